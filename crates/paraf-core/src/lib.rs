@@ -1,0 +1,20 @@
+//! paraf domain: the organisation model, the services built on it, and the ports
+//! (`Table`, `Blobs`, `Workflows`, `Signer`, `Mailer`, `Clock`) that adapters implement.
+//!
+//! Nothing in this crate knows about SQLite, AWS, HTTP or PDF bytes: it is written once
+//! against the ports and runs unchanged on `paraf serve` and on Lambda.
+
+pub mod ports;
+pub mod types;
+
+pub use ports::blobs::{BlobInfo, BlobPage, Blobs, BlobsError, PutBlob};
+pub use ports::clock::{Clock, FixedClock, SystemClock, WIB};
+pub use ports::mailer::{Mail, Mailer, MailerError};
+pub use ports::signer::{KeyInfo, Signer, SignerError, SubjectName};
+pub use ports::table::{
+    Condition, Index, Item, Key, Page, Query, SortKey, Table, TableError, TxOp, Update,
+};
+pub use ports::workflows::{
+    ExecutionDescription, ExecutionStatus, HistoryEvent, Workflows, WorkflowsError,
+};
+pub use types::{Email, Invalid, Nip};

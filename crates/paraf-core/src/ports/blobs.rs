@@ -1,0 +1,132 @@
+//! `Blobs`: named objects (PDFs, uploads, exports) with a sha256, metadata and optional
+//! retention; a folder locally, S3 on AWS.
+//!
+//! Guarantees (checked by the contract suite):
+//! - `put` stores the bytes whole or not at all (readers never see a partial object) and
+//!   returns their sha256, computed by the adapter, not trusted from the caller;
+//! - with `if_absent`, a second `put` on the same key returns [`BlobsError::AlreadyExists`]
+//!   and leaves the first object untouched;
+//! - an object with `retain_until` in the future cannot be overwritten or deleted:
+//!   [`BlobsError::Retained`];
+//! - `list` returns keys with the prefix in ascending key order, paginated;
+//! - `download_link` gives a URL that serves the object until `expires_in` has passed and
+//!   is refused afterwards.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum BlobsError {
+    #[error("object `{0}` not found")]
+    NotFound(String),
+    #[error("object `{0}` already exists")]
+    AlreadyExists(String),
+    #[error("object `{0}` is under retention")]
+    Retained(String),
+    /// Bad key (empty, `..`, absolute, control characters) or bad metadata.
+    #[error("invalid object request: {0}")]
+    Validation(String),
+    #[error("link expired or invalid")]
+    InvalidLink,
+    #[error("blob store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What to store.
+#[derive(Debug, Clone, Default)]
+pub struct PutBlob {
+    pub key: String,
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+    /// Small string metadata (S3 user metadata: ASCII keys, at most 2 KB in all).
+    pub metadata: BTreeMap<String, String>,
+    /// Write once: fail if the key is taken.
+    pub if_absent: bool,
+    /// Object Lock: neither overwrite nor delete before this instant.
+    pub retain_until: Option<OffsetDateTime>,
+}
+
+/// What is known about a stored object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobInfo {
+    pub key: String,
+    pub size: u64,
+    /// Lowercase hex sha256 of the bytes.
+    pub sha256: String,
+    pub content_type: String,
+    pub metadata: BTreeMap<String, String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub retain_until: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BlobPage {
+    pub items: Vec<BlobInfo>,
+    pub cursor: Option<String>,
+}
+
+#[async_trait]
+pub trait Blobs: Send + Sync {
+    async fn put(&self, blob: PutBlob) -> Result<BlobInfo, BlobsError>;
+    /// The object's bytes and description, or `NotFound`.
+    async fn get(&self, key: &str) -> Result<(BlobInfo, Vec<u8>), BlobsError>;
+    /// The description only, or `NotFound`.
+    async fn head(&self, key: &str) -> Result<BlobInfo, BlobsError>;
+    async fn list(
+        &self,
+        prefix: &str,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<BlobPage, BlobsError>;
+    /// Deletes the object; `Retained` while under retention, `NotFound` if absent.
+    async fn delete(&self, key: &str) -> Result<(), BlobsError>;
+    /// A URL that downloads the object for `expires_in`, then stops working.
+    async fn download_link(&self, key: &str, expires_in: Duration) -> Result<String, BlobsError>;
+}
+
+/// Rules on object keys shared by every adapter (S3 allows more; we allow what is safe
+/// as a relative path on every file system too).
+pub fn validate_key(key: &str) -> Result<(), BlobsError> {
+    let bad = |why: &str| Err(BlobsError::Validation(format!("key `{key}`: {why}")));
+    if key.is_empty() || key.len() > 512 {
+        return bad("must be 1 to 512 bytes");
+    }
+    if key.starts_with('/') || key.ends_with('/') {
+        return bad("must not start or end with `/`");
+    }
+    if key.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+        return bad("has an empty, `.` or `..` segment");
+    }
+    if !key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.=/@+".contains(&b))
+    {
+        return bad("may contain only letters, digits and - _ . = / @ +");
+    }
+    Ok(())
+}
+
+/// Lowercase hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_escape_the_store_are_refused() {
+        for k in ["", "/a", "a/", "a/../b", "a//b", "a b", "./a"] {
+            assert!(validate_key(k).is_err(), "{k}");
+        }
+        assert!(validate_key("archive/2026/ab12.pdf").is_ok());
+    }
+}

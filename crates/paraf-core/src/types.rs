@@ -1,0 +1,200 @@
+//! Values with rules, parsed once at the edge and trusted afterwards.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::{Date, Month};
+
+/// Why a value was refused; `field`-less so the caller names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+/// Nomor Induk Pegawai: 18 digits `YYYYMMDD YYYYMM G NNN` — birth date, month of
+/// appointment (TMT CPNS), sex (1 male, 2 female), sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Nip(String);
+
+impl Nip {
+    /// Accepts the 18 digits with or without the customary spaces
+    /// (`19850312 201001 1 003`).
+    pub fn parse(input: &str) -> Result<Nip, Invalid> {
+        let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        if digits.len() != 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Invalid("NIP harus 18 digit angka".into()));
+        }
+        let num = |r: std::ops::Range<usize>| digits[r].parse::<u16>().unwrap_or(0);
+        let birth_year = num(0..4) as i32;
+        let birth = Month::try_from(num(4..6) as u8)
+            .ok()
+            .and_then(|m| Date::from_calendar_date(birth_year, m, num(6..8) as u8).ok())
+            .ok_or_else(|| Invalid("NIP: tanggal lahir (digit 1–8) tidak valid".into()))?;
+        let appointed_year = num(8..12) as i32;
+        let appointed_month = num(12..14) as u8;
+        if Month::try_from(appointed_month).is_err() {
+            return Err(Invalid("NIP: bulan pengangkatan (digit 13–14) tidak valid".into()));
+        }
+        if birth.year() < 1900 {
+            return Err(Invalid("NIP: tahun lahir sebelum 1900".into()));
+        }
+        // ASN are appointed at 18 at the earliest.
+        if appointed_year < birth_year + 18 || appointed_year > 2100 {
+            return Err(Invalid(
+                "NIP: tahun pengangkatan (digit 9–12) harus sedikitnya 18 tahun setelah lahir"
+                    .into(),
+            ));
+        }
+        if !matches!(&digits[14..15], "1" | "2") {
+            return Err(Invalid("NIP: digit ke-15 (jenis kelamin) harus 1 atau 2".into()));
+        }
+        if &digits[15..18] == "000" {
+            return Err(Invalid("NIP: nomor urut (digit 16–18) tidak boleh 000".into()));
+        }
+        Ok(Nip(digits))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn birth_date(&self) -> Date {
+        let n = |r: std::ops::Range<usize>| self.0[r].parse::<u16>().unwrap_or(1);
+        Month::try_from(n(4..6) as u8)
+            .ok()
+            .and_then(|m| Date::from_calendar_date(n(0..4) as i32, m, n(6..8) as u8).ok())
+            .unwrap_or(Date::MIN)
+    }
+
+    /// Year and month of appointment.
+    pub fn appointed(&self) -> (i32, u8) {
+        (
+            self.0[8..12].parse().unwrap_or(0),
+            self.0[12..14].parse().unwrap_or(0),
+        )
+    }
+
+    /// `true` for 1 (laki-laki), `false` for 2 (perempuan).
+    pub fn is_male(&self) -> bool {
+        &self.0[14..15] == "1"
+    }
+
+    /// The customary grouped form `19850312 201001 1 003`.
+    pub fn grouped(&self) -> String {
+        format!(
+            "{} {} {} {}",
+            &self.0[0..8],
+            &self.0[8..14],
+            &self.0[14..15],
+            &self.0[15..18]
+        )
+    }
+}
+
+impl fmt::Display for Nip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Nip {
+    type Error = Invalid;
+    fn try_from(s: String) -> Result<Self, Invalid> {
+        Nip::parse(&s)
+    }
+}
+
+impl From<Nip> for String {
+    fn from(n: Nip) -> String {
+        n.0
+    }
+}
+
+/// An email address, lower-cased. Deliberately simple: one `@`, a dotted domain, no
+/// spaces — the mail server is the real judge.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Email, Invalid> {
+        let s = input.trim().to_lowercase();
+        let bad = || Invalid("alamat email tidak valid".into());
+        let (local, domain) = s.split_once('@').ok_or_else(bad)?;
+        if local.is_empty()
+            || domain.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || s.len() > 254
+            || s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+        {
+            return Err(bad());
+        }
+        Ok(Email(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = Invalid;
+    fn try_from(s: String) -> Result<Self, Invalid> {
+        Email::parse(&s)
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> String {
+        e.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_well_formed_nip_yields_its_birth_and_appointment() {
+        let n = Nip::parse("19850312 201001 1 003").unwrap();
+        assert_eq!(n.as_str(), "198503122010011003");
+        assert_eq!(n.birth_date(), time::macros::date!(1985 - 03 - 12));
+        assert_eq!(n.appointed(), (2010, 1));
+        assert!(n.is_male());
+        assert_eq!(n.grouped(), "19850312 201001 1 003");
+    }
+
+    #[test]
+    fn nips_with_impossible_parts_are_refused() {
+        for bad in [
+            "12345",                // too short
+            "19850312201001100x",   // not digits
+            "198502302010011003",   // 30 February
+            "198503122010131003",   // month 13 of appointment
+            "198503121995011003",   // appointed at 9
+            "198503122010013003",   // sex digit 3
+            "198503122010011000",   // sequence 000
+        ] {
+            assert!(Nip::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(
+            Email::parse(" Admin@Demo.Paraf.Test ").unwrap().as_str(),
+            "admin@demo.paraf.test"
+        );
+        for bad in ["", "a", "a@b", "a@@b.c", "a b@c.d", "@c.d", "a@.c"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
