@@ -4,6 +4,10 @@
 //! Nothing in this crate knows about SQLite, AWS, HTTP or PDF bytes: it is written once
 //! against the ports and runs unchanged on `paraf serve` and on Lambda.
 
+pub mod auth;
+pub mod dashboard;
+pub mod error;
+pub mod org;
 pub mod ports;
 pub mod types;
 
@@ -18,3 +22,6 @@ pub use ports::workflows::{
     ExecutionDescription, ExecutionStatus, HistoryEvent, Workflows, WorkflowsError,
 };
 pub use types::{Email, Invalid, Nip};
+pub use error::{FieldErrors, ServiceError};
+pub use auth::{Auth, Principal, Session};
+pub use org::{Delegation, Employee, ImportReport, NewEmployee, NewUnit, Org, Role, Unit, UnitKind};

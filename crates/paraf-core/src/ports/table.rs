@@ -394,10 +394,14 @@ pub fn validate_item(item: &Item) -> Result<(), TableError> {
     for index in &Index::ALL[1..] {
         let (p, s) = index.key_attributes();
         for a in [p, s] {
+            // DynamoDB refuses an empty string as an index key, so the local store must too.
             match item.get(a) {
-                None | Some(Value::String(_)) => {}
+                None => {}
+                Some(Value::String(s)) if !s.is_empty() => {}
                 Some(_) => {
-                    return Err(TableError::Validation(format!("index attribute `{a}` must be a string")))
+                    return Err(TableError::Validation(format!(
+                        "index attribute `{a}` must be a non-empty string"
+                    )))
                 }
             }
         }
