@@ -6,7 +6,9 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod demo;
 pub mod error;
+pub mod memory;
 pub mod org;
 pub mod ports;
 pub mod types;
