@@ -1,1 +1,239 @@
-fn main() {}
+//! `paraf`: the local server and admin CLI. A composition root: it builds the embedded
+//! adapters over one data directory, hands them to the library, and stops.
+
+mod admin;
+mod runtime;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use runtime::{DataDir, Runtime};
+
+#[derive(Parser)]
+#[command(
+    name = "paraf",
+    version,
+    about = "paraf: e-office and document signing"
+)]
+struct Cli {
+    /// Where paraf keeps its store, files, keys and outbox.
+    #[arg(
+        long,
+        global = true,
+        env = "PARAF_DATA_DIR",
+        default_value = "./paraf-data"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the data directory, the organisation CA and the first admin.
+    Init(InitArgs),
+    /// Serve the web pages and the API.
+    Serve(ServeArgs),
+    /// Manage units and employees.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// The organisation certificate authority.
+    #[command(subcommand)]
+    Ca(CaCommand),
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    /// Load the fictional demo organisation (DEMO ONLY: shared password).
+    #[arg(long)]
+    demo: bool,
+    /// Organisation name (ignored with --demo).
+    #[arg(long, default_value = "Sekretariat KPU")]
+    org_name: String,
+    /// First admin's NIP (required without --demo).
+    #[arg(long, required_unless_present = "demo")]
+    admin_nip: Option<String>,
+    #[arg(long, required_unless_present = "demo")]
+    admin_email: Option<String>,
+    #[arg(long, required_unless_present = "demo")]
+    admin_name: Option<String>,
+    /// First admin's password; when absent a random one is generated and printed once.
+    #[arg(long, env = "PARAF_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Initialise the demo organisation first when the data directory is empty.
+    #[arg(long)]
+    demo: bool,
+    /// TCP port (0 picks a free one).
+    #[arg(long, env = "PARAF_PORT", default_value_t = 8080)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, env = "PARAF_BIND", default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// The URL users reach paraf at (links in mail and QR codes); default http://BIND:PORT.
+    #[arg(long, env = "PARAF_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Send mail through this SMTP server (smtp://user:pass@host:port) instead of the outbox.
+    #[arg(long, env = "PARAF_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Print the organisation root certificate (PEM): the trust anchor for validators.
+    Cert,
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("PARAF_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let json = std::env::var("PARAF_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    init_logging();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let dir = DataDir::new(cli.data_dir);
+    match cli.command {
+        Command::Init(args) => init(&dir, args).await,
+        Command::Serve(args) => serve(&dir, args).await,
+        Command::Admin(cmd) => {
+            let rt = Runtime::open(&dir, None).await?;
+            admin::run(&rt, cmd).await
+        }
+        Command::Ca(CaCommand::Cert) => {
+            let rt = Runtime::open(&dir, None).await?;
+            print!("{}", rt.root_pem());
+            Ok(())
+        }
+    }
+}
+
+async fn init(dir: &DataDir, args: InitArgs) -> anyhow::Result<()> {
+    if dir.is_initialised() {
+        anyhow::bail!(
+            "{} is already initialised; use another --data-dir or remove it",
+            dir.root().display()
+        );
+    }
+    if args.demo {
+        let summary = runtime::init_demo(dir).await?;
+        print_demo(dir, &summary);
+        return Ok(());
+    }
+    let (Some(nip), Some(email), Some(name)) = (args.admin_nip, args.admin_email, args.admin_name)
+    else {
+        anyhow::bail!("--admin-nip, --admin-email and --admin-name are required without --demo");
+    };
+    let generated = args.admin_password.is_none();
+    let password = args.admin_password.unwrap_or_else(runtime::random_password);
+    let admin = runtime::init_org(dir, &args.org_name, &nip, &email, &name, &password).await?;
+    println!("paraf initialised in {}", dir.root().display());
+    println!("first admin: {} ({})", admin.name, admin.email);
+    if generated {
+        println!("password (shown once, change it after logging in): {password}");
+    }
+    Ok(())
+}
+
+fn print_demo(dir: &DataDir, s: &paraf_core::demo::DemoSummary) {
+    println!(
+        "DEMO organisation loaded into {}: {} units, {} employees.",
+        dir.root().display(),
+        s.units,
+        s.employees
+    );
+    println!(
+        "DEMO ONLY — every account's password is `{}`:",
+        paraf_core::demo::DEMO_PASSWORD
+    );
+    for (email, jabatan) in &s.accounts {
+        println!("  {email:<32} {jabatan}");
+    }
+}
+
+async fn serve(dir: &DataDir, args: ServeArgs) -> anyhow::Result<()> {
+    if !dir.is_initialised() {
+        if args.demo {
+            let summary = runtime::init_demo(dir).await?;
+            print_demo(dir, &summary);
+        } else {
+            anyhow::bail!(
+                "{} is not initialised: run `paraf init` (or `paraf serve --demo`)",
+                dir.root().display()
+            );
+        }
+    }
+    let addr = SocketAddr::new(args.bind, args.port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .unwrap_or_else(|| format!("http://{local}"))
+        .trim_end_matches('/')
+        .to_string();
+    let rt = Runtime::open(
+        dir,
+        Some(runtime::ServeConfig {
+            public_url: public_url.clone(),
+            smtp_url: args.smtp_url,
+        }),
+    )
+    .await?;
+    let app = paraf_http::router(rt.app_state()?);
+    // Tests and scripts wait for this exact line.
+    println!("paraf listening on {public_url}");
+    tracing::info!(%local, data_dir = %dir.root().display(), "serving");
+    axum_serve(listener, app).await
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) -> anyhow::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

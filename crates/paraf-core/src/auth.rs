@@ -107,7 +107,11 @@ pub fn hash_password(password: &str) -> Result<String, ServiceError> {
 
 fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -135,7 +139,11 @@ impl Auth {
         &self.org
     }
 
-    pub async fn set_password(&self, employee_id: &str, password: &str) -> Result<(), ServiceError> {
+    pub async fn set_password(
+        &self,
+        employee_id: &str,
+        password: &str,
+    ) -> Result<(), ServiceError> {
         if password.chars().count() < MIN_PASSWORD_CHARS {
             return Err(ServiceError::invalid(
                 "password",
@@ -146,7 +154,10 @@ impl Auth {
         let hash = hash_password(password)?;
         let k = cred_key(employee_id);
         self.table
-            .put(item(json!({"pk": k.pk, "sk": k.sk, "type": "credential", "hash": hash})), None)
+            .put(
+                item(json!({"pk": k.pk, "sk": k.sk, "type": "credential", "hash": hash})),
+                None,
+            )
             .await?;
         Ok(())
     }
@@ -154,7 +165,11 @@ impl Auth {
     /// Checks a login (NIP or email) and password. Wrong login or password →
     /// `Unauthenticated` (the same for both); more than [`MAX_FAILURES_PER_MINUTE`]
     /// failures on the account this minute → `TooManyRequests`, even with the right password.
-    pub async fn authenticate(&self, login: &str, password: &str) -> Result<Employee, ServiceError> {
+    pub async fn authenticate(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<Employee, ServiceError> {
         let now = self.clock.now();
         let emp = self.org.find_employee(login).await?;
         // Throttle per account; unknown logins are throttled under their own name so

@@ -51,7 +51,11 @@ async fn count(table: &dyn Table, q: Query) -> Result<u64, ServiceError> {
 }
 
 /// Counts the work waiting for `employee_id` (and the agenda of `today`, WIB).
-pub async fn counters(table: &dyn Table, employee_id: &str, today: Date) -> Result<Counters, ServiceError> {
+pub async fn counters(
+    table: &dyn Table,
+    employee_id: &str,
+    today: Date,
+) -> Result<Counters, ServiceError> {
     let inbox = |prefix: &str| {
         Query::partition(Index::Gsi1, inbox_partition(employee_id))
             .sk(SortKey::BeginsWith(prefix.to_string()))
@@ -60,6 +64,10 @@ pub async fn counters(table: &dyn Table, employee_id: &str, today: Date) -> Resu
         to_approve: count(table, inbox(INBOX_APPROVE)).await?,
         to_sign: count(table, inbox(INBOX_SIGN)).await?,
         unread_dispositions: count(table, inbox(INBOX_DISPO_UNREAD)).await?,
-        agenda_today: count(table, Query::partition(Index::Primary, agenda_partition(today))).await?,
+        agenda_today: count(
+            table,
+            Query::partition(Index::Primary, agenda_partition(today)),
+        )
+        .await?,
     })
 }

@@ -19,7 +19,9 @@ impl FieldErrors {
     }
     /// Records the first problem of a field (later ones would only repeat it).
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.entry(field.to_string()).or_insert_with(|| message.into());
+        self.0
+            .entry(field.to_string())
+            .or_insert_with(|| message.into());
     }
     pub fn has(&self, field: &str) -> bool {
         self.0.contains_key(field)
@@ -79,6 +81,9 @@ impl From<TableError> for ServiceError {
     fn from(e: TableError) -> Self {
         match e {
             TableError::ConditionFailed { .. } | TableError::Conflict => ServiceError::Stale,
+            TableError::InvalidCursor => {
+                ServiceError::invalid("cursor", "kursor halaman tidak valid")
+            }
             other => ServiceError::Internal(other.to_string()),
         }
     }

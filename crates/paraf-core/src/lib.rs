@@ -13,6 +13,11 @@ pub mod org;
 pub mod ports;
 pub mod types;
 
+pub use auth::{Auth, Principal, Session};
+pub use error::{FieldErrors, ServiceError};
+pub use org::{
+    Delegation, Employee, ImportReport, NewEmployee, NewUnit, Org, Role, Unit, UnitKind,
+};
 pub use ports::blobs::{BlobInfo, BlobPage, Blobs, BlobsError, PutBlob};
 pub use ports::clock::{Clock, FixedClock, SystemClock, WIB};
 pub use ports::mailer::{Mail, Mailer, MailerError};
@@ -24,6 +29,3 @@ pub use ports::workflows::{
     ExecutionDescription, ExecutionStatus, HistoryEvent, Workflows, WorkflowsError,
 };
 pub use types::{Email, Invalid, Nip};
-pub use error::{FieldErrors, ServiceError};
-pub use auth::{Auth, Principal, Session};
-pub use org::{Delegation, Employee, ImportReport, NewEmployee, NewUnit, Org, Role, Unit, UnitKind};

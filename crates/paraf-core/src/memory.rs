@@ -28,7 +28,11 @@ impl MemoryTable {
     }
 }
 
-fn check(cond: &Option<Condition>, stored: Option<&Item>, op: Option<usize>) -> Result<(), TableError> {
+fn check(
+    cond: &Option<Condition>,
+    stored: Option<&Item>,
+    op: Option<usize>,
+) -> Result<(), TableError> {
     match cond {
         Some(c) if !c.holds(stored) => Err(TableError::ConditionFailed { op }),
         _ => Ok(()),
@@ -37,7 +41,12 @@ fn check(cond: &Option<Condition>, stored: Option<&Item>, op: Option<usize>) -> 
 
 /// The sort tuple of an item in an index: (index sort key, pk, sk).
 fn position(item: &Item, sk_attr: &str) -> (String, String, String) {
-    let s = |a: &str| item.get(a).and_then(Value::as_str).unwrap_or("").to_string();
+    let s = |a: &str| {
+        item.get(a)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     (s(sk_attr), s("pk"), s("sk"))
 }
 
@@ -56,7 +65,12 @@ impl Table for MemoryTable {
         Ok(())
     }
 
-    async fn update(&self, key: &Key, update: Update, condition: Option<Condition>) -> Result<Item, TableError> {
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Option<Condition>,
+    ) -> Result<Item, TableError> {
         let mut items = self.lock();
         let stored = items.get(key);
         check(&condition, stored, None)?;
@@ -65,7 +79,11 @@ impl Table for MemoryTable {
         Ok(new)
     }
 
-    async fn delete(&self, key: &Key, condition: Option<Condition>) -> Result<Option<Item>, TableError> {
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<Condition>,
+    ) -> Result<Option<Item>, TableError> {
         let mut items = self.lock();
         check(&condition, items.get(key), None)?;
         Ok(items.remove(key))
@@ -108,7 +126,10 @@ impl Table for MemoryTable {
         } else {
             None
         };
-        Ok(Page { items: page, cursor })
+        Ok(Page {
+            items: page,
+            cursor,
+        })
     }
 
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
@@ -123,7 +144,9 @@ impl Table for MemoryTable {
                     check(&condition, stored, Some(i))?;
                     writes.push((key, Some(item)));
                 }
-                TxOp::Update { update, condition, .. } => {
+                TxOp::Update {
+                    update, condition, ..
+                } => {
                     check(&condition, stored, Some(i))?;
                     let new = update.apply(&key, stored)?;
                     writes.push((key, Some(new)));

@@ -21,7 +21,9 @@ use time::{Date, OffsetDateTime};
 
 use crate::error::{FieldErrors, ServiceError};
 use crate::ports::clock::Clock;
-use crate::ports::table::{item, Condition, Index, Item, Key, Query, SortKey, Table, TableError, TxOp};
+use crate::ports::table::{
+    item, Condition, Index, Item, Key, Query, SortKey, Table, TableError, TxOp,
+};
 use crate::types::{Email, Nip};
 
 pub type UnitId = String;
@@ -61,14 +63,19 @@ impl UnitKind {
         }
     }
     pub fn parse(s: &str) -> Option<UnitKind> {
-        UnitKind::ALL.into_iter().find(|k| k.as_str() == s.trim().to_lowercase())
+        UnitKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.trim().to_lowercase())
     }
     /// Which kinds may sit directly under this one.
     pub fn may_contain(self, child: UnitKind) -> bool {
         use UnitKind::*;
         matches!(
             (self, child),
-            (Pimpinan, Divisi) | (Pimpinan, Sekretariat) | (Sekretariat, Bagian) | (Bagian, Subbagian)
+            (Pimpinan, Divisi)
+                | (Pimpinan, Sekretariat)
+                | (Sekretariat, Bagian)
+                | (Bagian, Subbagian)
         )
     }
 }
@@ -218,7 +225,11 @@ fn deleg_key(id: &str) -> Key {
 fn to_item<T: Serialize>(key: &Key, value: &T, extra: Value) -> Result<Item, ServiceError> {
     let mut it = match serde_json::to_value(value) {
         Ok(Value::Object(m)) => m,
-        _ => return Err(ServiceError::Internal("record did not serialise to an object".into())),
+        _ => {
+            return Err(ServiceError::Internal(
+                "record did not serialise to an object".into(),
+            ))
+        }
     };
     it.insert("pk".into(), Value::String(key.pk.clone()));
     it.insert("sk".into(), Value::String(key.sk.clone()));
@@ -248,7 +259,10 @@ fn required(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> S
 }
 
 fn optional(value: &Option<String>) -> Option<String> {
-    value.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    value
+        .as_ref()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 /// The org directory: units, employees, delegations, and the chains derived from them.
@@ -269,7 +283,9 @@ impl Org {
         let mut errors = FieldErrors::default();
         let code = required(&mut errors, "code", &input.code, 32).to_uppercase();
         if !code.is_empty()
-            && !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            && !code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         {
             errors.add("code", "hanya huruf, angka, titik dan tanda hubung");
         }
@@ -303,7 +319,10 @@ impl Org {
                 );
             }
         }
-        if kind.is_some_and(|k| k != UnitKind::Pimpinan) && parent.is_none() && !errors.has("parent_id") {
+        if kind.is_some_and(|k| k != UnitKind::Pimpinan)
+            && parent.is_none()
+            && !errors.has("parent_id")
+        {
             errors.add("parent_id", "wajib diisi kecuali untuk unit pimpinan");
         }
         errors.into_result()?;
@@ -332,8 +351,14 @@ impl Org {
         match self
             .table
             .transact_write(vec![
-                TxOp::Put { item: it, condition: Some(Condition::absent()) },
-                TxOp::Put { item: claim, condition: Some(Condition::absent()) },
+                TxOp::Put {
+                    item: it,
+                    condition: Some(Condition::absent()),
+                },
+                TxOp::Put {
+                    item: claim,
+                    condition: Some(Condition::absent()),
+                },
             ])
             .await
         {
@@ -389,7 +414,10 @@ impl Org {
             .await?
             .ok_or_else(|| ServiceError::invalid("head_id", "pegawai tidak ditemukan"))?;
         if emp.unit_id != unit.id {
-            return Err(ServiceError::invalid("head_id", "kepala unit harus anggota unit itu"));
+            return Err(ServiceError::invalid(
+                "head_id",
+                "kepala unit harus anggota unit itu",
+            ));
         }
         let version = unit.version;
         unit.head_id = Some(emp.id.clone());
@@ -501,7 +529,10 @@ impl Org {
             m.insert("gsi3sk".into(), Value::String(sort.clone()));
         }
         Ok(vec![
-            TxOp::Put { item: to_item(&key, emp, extra)?, condition: Some(Condition::absent()) },
+            TxOp::Put {
+                item: to_item(&key, emp, extra)?,
+                condition: Some(Condition::absent()),
+            },
             TxOp::Put {
                 item: unique_item("NIP", emp.nip.as_str(), &emp.id),
                 condition: Some(Condition::absent()),
@@ -554,7 +585,11 @@ impl Org {
                 None => Ok(None),
             };
         };
-        match claim.as_ref().and_then(|c| c.get("owner")).and_then(Value::as_str) {
+        match claim
+            .as_ref()
+            .and_then(|c| c.get("owner"))
+            .and_then(Value::as_str)
+        {
             Some(id) => match self.table.get(&emp_key(id)).await? {
                 Some(it) => Ok(Some(from_item(it)?)),
                 None => Ok(None),
@@ -577,13 +612,21 @@ impl Org {
         .limit(limit)
         .after(cursor);
         let page = self.table.query(q).await?;
-        let emps = page.items.into_iter().map(from_item).collect::<Result<_, _>>()?;
+        let emps = page
+            .items
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<_, _>>()?;
         Ok((emps, page.cursor))
     }
 
     /// Direct reports of a supervisor.
     pub async fn reports(&self, supervisor_id: &str) -> Result<Vec<Employee>, ServiceError> {
-        self.collect(Query::partition(Index::Gsi3, format!("REPORTS#{supervisor_id}"))).await
+        self.collect(Query::partition(
+            Index::Gsi3,
+            format!("REPORTS#{supervisor_id}"),
+        ))
+        .await
     }
 
     /// Replaces the role set (everyone keeps `staff`), guarded by `version`.
@@ -612,7 +655,10 @@ impl Org {
                 crate::ports::table::Update::new()
                     .set("roles", json!(roles))
                     .add("version", 1),
-                Some(Condition::And(vec![Condition::present(), Condition::version(version)])),
+                Some(Condition::And(vec![
+                    Condition::present(),
+                    Condition::version(version),
+                ])),
             )
             .await
             .map_err(stale)?;
@@ -633,7 +679,9 @@ impl Org {
             }
             hops += 1;
             if hops > 32 {
-                return Err(ServiceError::Internal("unit tree deeper than 32 levels".into()));
+                return Err(ServiceError::Internal(
+                    "unit tree deeper than 32 levels".into(),
+                ));
             }
             unit = match &u.parent_id {
                 Some(p) => Some(self.unit(p).await?),
@@ -730,13 +778,24 @@ impl Org {
         Ok(d)
     }
 
-    pub async fn delegations_of(&self, principal_id: &str) -> Result<Vec<Delegation>, ServiceError> {
-        self.collect(Query::partition(Index::Gsi1, format!("DELEGOF#{principal_id}"))).await
+    pub async fn delegations_of(
+        &self,
+        principal_id: &str,
+    ) -> Result<Vec<Delegation>, ServiceError> {
+        self.collect(Query::partition(
+            Index::Gsi1,
+            format!("DELEGOF#{principal_id}"),
+        ))
+        .await
     }
 
     /// Delegations where `acting_id` is Plh.
     pub async fn delegations_to(&self, acting_id: &str) -> Result<Vec<Delegation>, ServiceError> {
-        self.collect(Query::partition(Index::Gsi2, format!("DELEGTO#{acting_id}"))).await
+        self.collect(Query::partition(
+            Index::Gsi2,
+            format!("DELEGTO#{acting_id}"),
+        ))
+        .await
     }
 
     /// Who acts on `emp`'s approvals on `day`: the Plh if a delegation covers the day.
@@ -783,9 +842,13 @@ impl Org {
             .map_err(|e| ServiceError::invalid("file", format!("CSV tidak terbaca: {e}")))?
             .clone();
         let col = |names: &[&str]| {
-            headers
-                .iter()
-                .position(|h| names.iter().any(|n| h.trim().trim_start_matches('\u{feff}').eq_ignore_ascii_case(n)))
+            headers.iter().position(|h| {
+                names.iter().any(|n| {
+                    h.trim()
+                        .trim_start_matches('\u{feff}')
+                        .eq_ignore_ascii_case(n)
+                })
+            })
         };
         let cols = [
             ("nip", col(&["nip"])),
@@ -794,7 +857,11 @@ impl Org {
             ("jabatan", col(&["jabatan", "position"])),
             ("unit", col(&["unit", "unit_kerja"])),
         ];
-        let missing: Vec<&str> = cols.iter().filter(|(_, c)| c.is_none()).map(|(n, _)| *n).collect();
+        let missing: Vec<&str> = cols
+            .iter()
+            .filter(|(_, c)| c.is_none())
+            .map(|(n, _)| *n)
+            .collect();
         if !missing.is_empty() {
             return Err(ServiceError::invalid(
                 "file",
@@ -809,7 +876,11 @@ impl Org {
             let record = match record {
                 Ok(r) => r,
                 Err(e) => {
-                    report.push_rejected(line, None, FieldErrors::one("row", format!("baris tidak terbaca: {e}")));
+                    report.push_rejected(
+                        line,
+                        None,
+                        FieldErrors::one("row", format!("baris tidak terbaca: {e}")),
+                    );
                     continue;
                 }
             };
@@ -824,7 +895,11 @@ impl Org {
                 pangkat: opt(pangkat),
                 golongan: opt(golongan),
                 supervisor: opt(atasan),
-                roles: get(peran).split([';', '|']).map(str::to_string).filter(|s| !s.trim().is_empty()).collect(),
+                roles: get(peran)
+                    .split([';', '|'])
+                    .map(str::to_string)
+                    .filter(|s| !s.trim().is_empty())
+                    .collect(),
             };
             match self.create_employee(input.clone()).await {
                 Ok(emp) => report.rows.push(ImportRow {
@@ -846,7 +921,10 @@ impl Org {
         Ok(report)
     }
 
-    async fn collect<T: serde::de::DeserializeOwned>(&self, q: Query) -> Result<Vec<T>, ServiceError> {
+    async fn collect<T: serde::de::DeserializeOwned>(
+        &self,
+        q: Query,
+    ) -> Result<Vec<T>, ServiceError> {
         let mut out = Vec::new();
         let mut cursor = None;
         loop {
@@ -913,7 +991,10 @@ impl ImportReport {
         });
     }
     pub fn imported(&self) -> usize {
-        self.rows.iter().filter(|r| r.status == ImportStatus::Imported).count()
+        self.rows
+            .iter()
+            .filter(|r| r.status == ImportStatus::Imported)
+            .count()
     }
     pub fn rejected(&self) -> usize {
         self.rows.len() - self.imported()

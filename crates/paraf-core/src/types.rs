@@ -33,7 +33,9 @@ impl Nip {
         let appointed_year = num(8..12) as i32;
         let appointed_month = num(12..14) as u8;
         if Month::try_from(appointed_month).is_err() {
-            return Err(Invalid("NIP: bulan pengangkatan (digit 13–14) tidak valid".into()));
+            return Err(Invalid(
+                "NIP: bulan pengangkatan (digit 13–14) tidak valid".into(),
+            ));
         }
         if birth.year() < 1900 {
             return Err(Invalid("NIP: tahun lahir sebelum 1900".into()));
@@ -46,10 +48,14 @@ impl Nip {
             ));
         }
         if !matches!(&digits[14..15], "1" | "2") {
-            return Err(Invalid("NIP: digit ke-15 (jenis kelamin) harus 1 atau 2".into()));
+            return Err(Invalid(
+                "NIP: digit ke-15 (jenis kelamin) harus 1 atau 2".into(),
+            ));
         }
         if &digits[15..18] == "000" {
-            return Err(Invalid("NIP: nomor urut (digit 16–18) tidak boleh 000".into()));
+            return Err(Invalid(
+                "NIP: nomor urut (digit 16–18) tidak boleh 000".into(),
+            ));
         }
         Ok(Nip(digits))
     }
@@ -128,7 +134,8 @@ impl Email {
             || domain.starts_with('.')
             || domain.ends_with('.')
             || s.len() > 254
-            || s.chars().any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+            || s.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
         {
             return Err(bad());
         }
@@ -175,13 +182,13 @@ mod tests {
     #[test]
     fn nips_with_impossible_parts_are_refused() {
         for bad in [
-            "12345",                // too short
-            "19850312201001100x",   // not digits
-            "198502302010011003",   // 30 February
-            "198503122010131003",   // month 13 of appointment
-            "198503121995011003",   // appointed at 9
-            "198503122010013003",   // sex digit 3
-            "198503122010011000",   // sequence 000
+            "12345",              // too short
+            "19850312201001100x", // not digits
+            "198502302010011003", // 30 February
+            "198503122010131003", // month 13 of appointment
+            "198503121995011003", // appointed at 9
+            "198503122010013003", // sex digit 3
+            "198503122010011000", // sequence 000
         ] {
             assert!(Nip::parse(bad).is_err(), "{bad} accepted");
         }

@@ -100,7 +100,10 @@ pub fn validate_key(key: &str) -> Result<(), BlobsError> {
     if key.starts_with('/') || key.ends_with('/') {
         return bad("must not start or end with `/`");
     }
-    if key.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+    if key
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
         return bad("has an empty, `.` or `..` segment");
     }
     if !key

@@ -46,7 +46,8 @@ pub struct KeyInfo {
 #[async_trait]
 pub trait Signer: Send + Sync {
     /// Creates a key for `key_id` and has the organisation CA certify it for `subject`.
-    async fn create_key(&self, key_id: &str, subject: &SubjectName) -> Result<KeyInfo, SignerError>;
+    async fn create_key(&self, key_id: &str, subject: &SubjectName)
+        -> Result<KeyInfo, SignerError>;
     /// The key's certificate chain, leaf first.
     async fn chain(&self, key_id: &str) -> Result<KeyInfo, SignerError>;
     /// DER ECDSA signature over a SHA-256 `digest`.

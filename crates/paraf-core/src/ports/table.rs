@@ -210,7 +210,9 @@ impl Update {
         for (k, v) in &self.set {
             if k == "pk" || k == "sk" {
                 if item.get(k) != Some(v) {
-                    return Err(TableError::Validation(format!("cannot update key attribute `{k}`")));
+                    return Err(TableError::Validation(format!(
+                        "cannot update key attribute `{k}`"
+                    )));
                 }
                 continue;
             }
@@ -218,7 +220,9 @@ impl Update {
         }
         for k in &self.remove {
             if k == "pk" || k == "sk" {
-                return Err(TableError::Validation(format!("cannot remove key attribute `{k}`")));
+                return Err(TableError::Validation(format!(
+                    "cannot remove key attribute `{k}`"
+                )));
             }
             item.remove(k);
         }
@@ -229,7 +233,9 @@ impl Update {
                     TableError::Validation(format!("attribute `{k}` is not an integer"))
                 })?,
                 Some(_) => {
-                    return Err(TableError::Validation(format!("attribute `{k}` is not a number")))
+                    return Err(TableError::Validation(format!(
+                        "attribute `{k}` is not a number"
+                    )))
                 }
             };
             let next = current
@@ -370,8 +376,11 @@ pub trait Table: Send + Sync {
     ) -> Result<Item, TableError>;
 
     /// Deletes the item if `condition` holds; returns the deleted item, if there was one.
-    async fn delete(&self, key: &Key, condition: Option<Condition>)
-        -> Result<Option<Item>, TableError>;
+    async fn delete(
+        &self,
+        key: &Key,
+        condition: Option<Condition>,
+    ) -> Result<Option<Item>, TableError>;
 
     async fn query(&self, query: Query) -> Result<Page, TableError>;
 
@@ -382,9 +391,9 @@ pub trait Table: Send + Sync {
     /// the new value, atomically.
     async fn increment(&self, key: &Key, attr: &str, by: i64) -> Result<i64, TableError> {
         let item = self.update(key, Update::new().add(attr, by), None).await?;
-        item.get(attr)
-            .and_then(Value::as_i64)
-            .ok_or_else(|| TableError::Unavailable(format!("counter `{attr}` missing after update")))
+        item.get(attr).and_then(Value::as_i64).ok_or_else(|| {
+            TableError::Unavailable(format!("counter `{attr}` missing after update"))
+        })
     }
 }
 
@@ -406,7 +415,9 @@ pub fn validate_item(item: &Item) -> Result<(), TableError> {
             }
         }
     }
-    let size = serde_json::to_vec(item).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(item)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_ITEM_BYTES {
         return Err(TableError::Validation(format!(
             "item of {size} bytes is larger than {MAX_ITEM_BYTES}"
@@ -464,6 +475,12 @@ pub fn decode_cursor(index: Index, cursor: &str) -> Result<Item, TableError> {
             return Err(TableError::InvalidCursor);
         }
     }
+    // Exactly this index's key attributes: a GSI cursor also names `pk`/`sk`, and must
+    // not pass for a cursor of the base table.
+    let expected = if index == Index::Primary { 2 } else { 4 };
+    if key.len() != expected {
+        return Err(TableError::InvalidCursor);
+    }
     Ok(key)
 }
 
@@ -507,7 +524,10 @@ mod tests {
     fn adding_to_a_string_is_refused() {
         let key = Key::new("a", "b");
         let stored = item(json!({"pk":"a","sk":"b","n":"x"}));
-        assert!(Update::new().add("n", 1).apply(&key, Some(&stored)).is_err());
+        assert!(Update::new()
+            .add("n", 1)
+            .apply(&key, Some(&stored))
+            .is_err());
     }
 
     #[test]
@@ -515,8 +535,18 @@ mod tests {
         let last = item(json!({"pk":"a","sk":"b","gsi1pk":"x","gsi1sk":"y"}));
         let c = encode_cursor(Index::Gsi1, &last);
         assert!(decode_cursor(Index::Gsi1, &c).is_ok());
-        assert_eq!(decode_cursor(Index::Gsi2, &c), Err(TableError::InvalidCursor));
-        assert_eq!(decode_cursor(Index::Primary, "!!"), Err(TableError::InvalidCursor));
+        assert_eq!(
+            decode_cursor(Index::Gsi2, &c),
+            Err(TableError::InvalidCursor)
+        );
+        assert_eq!(
+            decode_cursor(Index::Primary, &c),
+            Err(TableError::InvalidCursor)
+        );
+        assert_eq!(
+            decode_cursor(Index::Primary, "!!"),
+            Err(TableError::InvalidCursor)
+        );
     }
 
     #[test]

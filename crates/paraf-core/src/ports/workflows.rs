@@ -102,10 +102,14 @@ pub trait Workflows: Send + Sync {
         cause: &str,
     ) -> Result<(), WorkflowsError>;
     async fn send_task_heartbeat(&self, token: &str) -> Result<(), WorkflowsError>;
-    async fn describe_execution(&self, execution_id: &str)
-        -> Result<ExecutionDescription, WorkflowsError>;
-    async fn get_execution_history(&self, execution_id: &str)
-        -> Result<Vec<HistoryEvent>, WorkflowsError>;
+    async fn describe_execution(
+        &self,
+        execution_id: &str,
+    ) -> Result<ExecutionDescription, WorkflowsError>;
+    async fn get_execution_history(
+        &self,
+        execution_id: &str,
+    ) -> Result<Vec<HistoryEvent>, WorkflowsError>;
     async fn stop_execution(
         &self,
         execution_id: &str,

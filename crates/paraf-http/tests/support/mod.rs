@@ -1,0 +1,263 @@
+//! The app under test: the real SQLite `Table` in a temp dir, and small in-memory
+//! Blobs / Mailer / Signer (no HTTP route uses them yet beyond file links).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use paraf_core::{
+    BlobInfo, BlobPage, Blobs, BlobsError, FixedClock, KeyInfo, Mail, Mailer, MailerError,
+    NewEmployee, NewUnit, PutBlob, Signer, SignerError, SubjectName,
+};
+use paraf_http::{router, AppState, HttpConfig, JwtKeys};
+use paraf_local::table::SqliteTable;
+use serde_json::Value;
+use tower::ServiceExt;
+
+#[derive(Default)]
+pub struct MemBlobs(Mutex<BTreeMap<String, (BlobInfo, Vec<u8>)>>);
+
+#[async_trait]
+impl Blobs for MemBlobs {
+    async fn put(&self, blob: PutBlob) -> Result<BlobInfo, BlobsError> {
+        let info = BlobInfo {
+            key: blob.key.clone(),
+            size: blob.bytes.len() as u64,
+            sha256: paraf_core::ports::blobs::sha256_hex(&blob.bytes),
+            content_type: blob.content_type,
+            metadata: blob.metadata,
+            created: time::OffsetDateTime::UNIX_EPOCH,
+            retain_until: blob.retain_until,
+        };
+        self.0
+            .lock()
+            .unwrap()
+            .insert(blob.key, (info.clone(), blob.bytes));
+        Ok(info)
+    }
+    async fn get(&self, key: &str) -> Result<(BlobInfo, Vec<u8>), BlobsError> {
+        self.0
+            .lock()
+            .unwrap()
+            .get(key)
+            .cloned()
+            .ok_or_else(|| BlobsError::NotFound(key.into()))
+    }
+    async fn head(&self, key: &str) -> Result<BlobInfo, BlobsError> {
+        self.get(key).await.map(|(i, _)| i)
+    }
+    async fn list(
+        &self,
+        _prefix: &str,
+        _limit: u32,
+        _cursor: Option<String>,
+    ) -> Result<BlobPage, BlobsError> {
+        Err(BlobsError::Unavailable("not in tests".into()))
+    }
+    async fn delete(&self, key: &str) -> Result<(), BlobsError> {
+        self.0.lock().unwrap().remove(key);
+        Ok(())
+    }
+    async fn download_link(&self, key: &str, _expires_in: Duration) -> Result<String, BlobsError> {
+        Ok(format!("/api/v1/files/{key}"))
+    }
+}
+
+pub struct NoMail;
+#[async_trait]
+impl Mailer for NoMail {
+    async fn send(&self, _mail: Mail) -> Result<String, MailerError> {
+        Err(MailerError::Unavailable("not in tests".into()))
+    }
+}
+
+pub struct NoSigner;
+#[async_trait]
+impl Signer for NoSigner {
+    async fn create_key(&self, _: &str, _: &SubjectName) -> Result<KeyInfo, SignerError> {
+        Err(SignerError::Unavailable("not in tests".into()))
+    }
+    async fn chain(&self, _: &str) -> Result<KeyInfo, SignerError> {
+        Err(SignerError::Unavailable("not in tests".into()))
+    }
+    async fn sign_digest(&self, _: &str, _: &[u8; 32]) -> Result<Vec<u8>, SignerError> {
+        Err(SignerError::Unavailable("not in tests".into()))
+    }
+    async fn root_certificate(&self) -> Result<Vec<u8>, SignerError> {
+        Err(SignerError::Unavailable("not in tests".into()))
+    }
+}
+
+pub const ADMIN_NIP: &str = "198503122010011003";
+pub const ADMIN_EMAIL: &str = "admin@kpu-jabar.go.id";
+pub const STAFF_NIP: &str = "199001012015032001";
+pub const STAFF_EMAIL: &str = "siti@kpu-jabar.go.id";
+pub const PASSWORD: &str = "rahasia-sekali";
+
+pub struct TestApp {
+    pub state: AppState,
+    pub clock: Arc<FixedClock>,
+    pub blobs: Arc<MemBlobs>,
+    pub admin_id: String,
+    pub staff_id: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    /// Saturday 28 November 2026, 09:00 WIB; one unit, an admin and a staff member.
+    pub async fn new() -> TestApp {
+        let clock = Arc::new(FixedClock::new(
+            time::macros::datetime!(2026-11-28 02:00 UTC),
+        ));
+        let blobs = Arc::new(MemBlobs::default());
+        let dir = tempfile::tempdir().unwrap();
+        let table = SqliteTable::open(&dir.path().join("paraf.db")).unwrap();
+        let state = AppState::new(
+            Arc::new(table),
+            blobs.clone(),
+            Arc::new(NoMail),
+            Arc::new(NoSigner),
+            clock.clone(),
+            JwtKeys::generate(),
+            HttpConfig::local("http://paraf.test"),
+        );
+        let unit = state
+            .org
+            .create_unit(NewUnit {
+                code: "PIMP".into(),
+                name: "Pimpinan".into(),
+                kind: "pimpinan".into(),
+                parent_id: None,
+            })
+            .await
+            .unwrap();
+        let admin = state
+            .org
+            .create_employee(NewEmployee {
+                nip: ADMIN_NIP.into(),
+                name: "Budi Santoso".into(),
+                email: ADMIN_EMAIL.into(),
+                jabatan: "Kepala Subbagian Umum".into(),
+                unit: unit.code.clone(),
+                roles: vec!["admin".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let staff = state
+            .org
+            .create_employee(NewEmployee {
+                nip: STAFF_NIP.into(),
+                name: "Siti Rahmawati".into(),
+                email: STAFF_EMAIL.into(),
+                jabatan: "Pengadministrasi Umum".into(),
+                unit: unit.code,
+                supervisor: Some(admin.id.clone()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        state.auth.set_password(&admin.id, PASSWORD).await.unwrap();
+        state.auth.set_password(&staff.id, PASSWORD).await.unwrap();
+        TestApp {
+            state,
+            clock,
+            blobs,
+            admin_id: admin.id,
+            staff_id: staff.id,
+            _dir: dir,
+        }
+    }
+
+    pub fn app(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let res = self.app().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Resp {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn login(&self, login: &str) -> String {
+        let r = self
+            .send(json_req(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                &serde_json::json!({"login": login, "password": PASSWORD}),
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()["token"].as_str().unwrap().to_string()
+    }
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    /// `name=value` pairs of every Set-Cookie.
+    pub fn cookies(&self) -> BTreeMap<String, String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter_map(|c| c.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(str::to_string)
+    }
+}
+
+pub fn json_req(method: &str, uri: &str, token: Option<&str>, body: &Value) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    b.body(Body::from(body.to_string())).unwrap()
+}
+
+pub fn get(uri: &str, token: Option<&str>) -> Request<Body> {
+    let mut b = Request::builder().uri(uri);
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+/// The value of a hidden input in a page.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &html[at + name.len() + 15..];
+    rest.split('"').next().map(str::to_string)
+}

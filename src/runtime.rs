@@ -1,0 +1,274 @@
+//! The data directory and the embedded adapters built over it.
+//!
+//! ```text
+//! DATA_DIR/
+//!   paraf.json      written last by `paraf init`: marks the directory as ready
+//!   paraf.sqlite    the Table (WAL)
+//!   blobs/          the Blobs folder
+//!   outbox/         mail as .eml files when no SMTP server is configured
+//!   pki/ca/         the organisation root CA (key 0600)
+//!   pki/keys/       signers' keys and certificates
+//!   secrets/        JWT signing key and download-link secret (0600)
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use paraf_core::{Auth, Blobs, Clock, Mailer, NewEmployee, NewUnit, Signer, SystemClock, Table};
+use paraf_local::blobs::FolderBlobs;
+use paraf_local::mailer::{OutboxMailer, SmtpMailer};
+use paraf_local::signer::{LocalCa, LocalSigner};
+use paraf_local::table::SqliteTable;
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+
+pub struct DataDir(PathBuf);
+
+#[derive(Serialize, Deserialize)]
+struct Marker {
+    org_name: String,
+    format: u32,
+}
+
+impl DataDir {
+    pub fn new(root: PathBuf) -> Self {
+        DataDir(root)
+    }
+    pub fn root(&self) -> &Path {
+        &self.0
+    }
+    fn marker(&self) -> PathBuf {
+        self.0.join("paraf.json")
+    }
+    pub fn is_initialised(&self) -> bool {
+        self.marker().is_file()
+    }
+    fn table_path(&self) -> PathBuf {
+        self.0.join("paraf.sqlite")
+    }
+    fn pki(&self) -> PathBuf {
+        self.0.join("pki")
+    }
+    fn secrets(&self) -> PathBuf {
+        self.0.join("secrets")
+    }
+    fn org_name(&self) -> anyhow::Result<String> {
+        let text = std::fs::read_to_string(self.marker()).with_context(|| {
+            format!("{} is not initialised: run `paraf init`", self.0.display())
+        })?;
+        let m: Marker = serde_json::from_str(&text).context("paraf.json is unreadable")?;
+        Ok(m.org_name)
+    }
+}
+
+/// Settings only the server needs.
+pub struct ServeConfig {
+    pub public_url: String,
+    pub smtp_url: Option<String>,
+}
+
+/// Every adapter over one data directory.
+pub struct Runtime {
+    pub table: Arc<SqliteTable>,
+    pub blobs: Arc<FolderBlobs>,
+    pub mailer: Arc<dyn Mailer>,
+    pub signer: Arc<LocalSigner>,
+    pub clock: Arc<dyn Clock>,
+    pub auth: Auth,
+    pub org_name: String,
+    jwt_pem: String,
+    public_url: String,
+}
+
+fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+pub fn random_password() -> String {
+    let mut b = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut b);
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b)
+}
+
+/// Creates the directory skeleton, CA and secrets; the marker is written by the caller
+/// once the organisation is in place, so a failed init is visible as not initialised.
+fn create_skeleton(dir: &DataDir, org_name: &str) -> anyhow::Result<()> {
+    if dir.root().exists()
+        && std::fs::read_dir(dir.root())
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        anyhow::bail!(
+            "{} exists and is not empty but was never fully initialised; remove it and run init again",
+            dir.root().display()
+        );
+    }
+    for sub in ["blobs", "outbox", "pki", "secrets"] {
+        std::fs::create_dir_all(dir.root().join(sub))
+            .with_context(|| format!("cannot create {}", dir.root().join(sub).display()))?;
+    }
+    LocalCa::init(&dir.pki(), org_name).context("cannot create the organisation CA")?;
+    write_secret(
+        &dir.secrets().join("jwt.pem"),
+        paraf_http::JwtKeys::generate()
+            .to_pem()
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .as_bytes(),
+    )?;
+    let mut link = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut link);
+    write_secret(&dir.secrets().join("link.key"), &link)?;
+    Ok(())
+}
+
+fn mark_ready(dir: &DataDir, org_name: &str) -> anyhow::Result<()> {
+    let tmp = dir.root().join("paraf.json.tmp");
+    let text = serde_json::to_string_pretty(&Marker {
+        org_name: org_name.to_string(),
+        format: 1,
+    })?;
+    std::fs::write(&tmp, text)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, dir.marker())?;
+    Ok(())
+}
+
+pub async fn init_demo(dir: &DataDir) -> anyhow::Result<paraf_core::demo::DemoSummary> {
+    let name = paraf_core::demo::DEMO_ORG_NAME;
+    create_skeleton(dir, name)?;
+    let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.table_path())?);
+    let auth = Auth::new(table, Arc::new(SystemClock));
+    let summary = paraf_core::demo::load(&auth)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading the demo failed: {e:?}"))?;
+    mark_ready(dir, name)?;
+    Ok(summary)
+}
+
+pub async fn init_org(
+    dir: &DataDir,
+    org_name: &str,
+    nip: &str,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> anyhow::Result<paraf_core::Employee> {
+    // Check the admin's details before touching the disk.
+    paraf_core::Nip::parse(nip).map_err(|e| anyhow::anyhow!("--admin-nip: {e}"))?;
+    paraf_core::Email::parse(email).map_err(|e| anyhow::anyhow!("--admin-email: {e}"))?;
+    if password.chars().count() < paraf_core::auth::MIN_PASSWORD_CHARS {
+        anyhow::bail!(
+            "the admin password needs at least {} characters",
+            paraf_core::auth::MIN_PASSWORD_CHARS
+        );
+    }
+    create_skeleton(dir, org_name)?;
+    let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.table_path())?);
+    let auth = Auth::new(table, Arc::new(SystemClock));
+    let org = auth.org();
+    let unit = org
+        .create_unit(NewUnit {
+            code: "PIMP".into(),
+            name: org_name.into(),
+            kind: "pimpinan".into(),
+            parent_id: None,
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the root unit failed: {e:?}"))?;
+    let admin = org
+        .create_employee(NewEmployee {
+            nip: nip.into(),
+            name: name.into(),
+            email: email.into(),
+            jabatan: "Administrator paraf".into(),
+            unit: unit.id,
+            roles: vec!["admin".into()],
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the admin failed: {e:?}"))?;
+    auth.set_password(&admin.id, password)
+        .await
+        .map_err(|e| anyhow::anyhow!("setting the admin password failed: {e:?}"))?;
+    mark_ready(dir, org_name)?;
+    Ok(admin)
+}
+
+impl Runtime {
+    pub async fn open(dir: &DataDir, serve: Option<ServeConfig>) -> anyhow::Result<Runtime> {
+        let org_name = dir.org_name()?;
+        let table =
+            Arc::new(SqliteTable::open(&dir.table_path()).context("cannot open the store")?);
+        let public_url = serve
+            .as_ref()
+            .map(|s| s.public_url.clone())
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+        let link_secret: [u8; 32] = std::fs::read(dir.secrets().join("link.key"))
+            .context("cannot read secrets/link.key")?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("secrets/link.key must be 32 bytes"))?;
+        let blobs = Arc::new(FolderBlobs::new(
+            dir.root().join("blobs"),
+            public_url.clone(),
+            link_secret,
+        ));
+        let mailer: Arc<dyn Mailer> = match serve.as_ref().and_then(|s| s.smtp_url.clone()) {
+            Some(url) => Arc::new(SmtpMailer::from_url(&url).context("invalid --smtp-url")?),
+            None => Arc::new(OutboxMailer::new(dir.root().join("outbox"))),
+        };
+        let signer = Arc::new(LocalSigner::open(&dir.pki()).context("cannot open the key store")?);
+        let jwt_pem = std::fs::read_to_string(dir.secrets().join("jwt.pem"))
+            .context("cannot read secrets/jwt.pem")?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let auth = Auth::new(table.clone(), clock.clone());
+        Ok(Runtime {
+            table,
+            blobs,
+            mailer,
+            signer,
+            clock,
+            auth,
+            org_name,
+            jwt_pem,
+            public_url,
+        })
+    }
+
+    pub fn root_pem(&self) -> String {
+        self.signer.root_pem()
+    }
+
+    pub fn app_state(&self) -> anyhow::Result<paraf_http::AppState> {
+        let jwt = paraf_http::JwtKeys::from_pem(&self.jwt_pem)
+            .context("secrets/jwt.pem is not a P-256 key")?;
+        let blobs = self.blobs.clone();
+        let state = paraf_http::AppState::new(
+            self.table.clone() as Arc<dyn Table>,
+            self.blobs.clone() as Arc<dyn Blobs>,
+            self.mailer.clone(),
+            self.signer.clone() as Arc<dyn Signer>,
+            self.clock.clone(),
+            jwt,
+            paraf_http::HttpConfig {
+                public_base_url: self.public_url.clone(),
+                secure_cookies: self.public_url.starts_with("https://"),
+                org_name: self.org_name.clone(),
+            },
+        )
+        .with_file_links(Arc::new(move |token: &str, now| {
+            blobs.resolve_link(token, now)
+        }));
+        Ok(state)
+    }
+}

@@ -1,0 +1,117 @@
+//! Helpers to run the real `paraf` binary (zero2prod's `spawn_app`): a temp data dir, port 0,
+//! and a child process that is killed when the test drops it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const DEMO_PASSWORD: &str = "paraf-demo";
+
+pub fn paraf() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_paraf"));
+    c.env_remove("PARAF_DATA_DIR").env("PARAF_LOG", "warn");
+    c
+}
+
+/// A running `paraf serve`; killed on drop so no test leaves a server behind.
+pub struct App {
+    pub url: String,
+    pub data_dir: PathBuf,
+    child: Child,
+}
+
+impl App {
+    /// Starts `paraf serve --demo --port 0` on `data_dir` and waits for its listening line.
+    pub fn start(data_dir: &Path) -> App {
+        let mut child = paraf()
+            .args(["serve", "--demo", "--port", "0", "--data-dir"])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("paraf starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("paraf listening on ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("paraf printed its listening line in time");
+        App {
+            url,
+            data_dir: data_dir.to_path_buf(),
+            child,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a graceful exit.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("paraf did not stop after SIGTERM");
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{}", self.url, path)
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// Logs in through the API and returns the bearer token.
+pub async fn token(app: &App, login: &str, password: &str) -> String {
+    let res = client()
+        .post(app.api("/auth/login"))
+        .json(&serde_json::json!({"login": login, "password": password}))
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(res.status(), 200, "login of {login}");
+    let body: serde_json::Value = res.json().await.expect("json");
+    body["token"].as_str().expect("token").to_string()
+}
+
+/// A valid NIP, unique for each test employee number `i` below 50,000 (born 1990,
+/// appointed in January of 2015 + i / 999).
+pub fn nip(i: u32) -> String {
+    format!("19900101{}011{:03}", 2015 + i / 999, 1 + i % 999)
+}
