@@ -254,7 +254,7 @@ fn init_creates_the_first_admin_and_refuses_to_run_twice() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&list.stdout)
-        .contains("it@contoh.go.id\tAdmin Contoh\tadmin,staff"));
+        .contains("it@contoh.go.id\tAdmin Contoh\tstaff,admin"));
 }
 
 #[test]

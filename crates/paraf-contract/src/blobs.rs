@@ -4,7 +4,7 @@
 //! adapter breaks the contract; [`blobs_contract_tests!`](crate::blobs_contract_tests)
 //! turns every case into one `#[tokio::test]`.
 //!
-//! ```ignore
+//! ```text
 //! // crates/<adapter>/tests/blobs_contract.rs
 //! paraf_contract::blobs_contract_tests!(async {
 //!     let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@
 //! adapter breaks the contract; [`mailer_contract_tests!`](crate::mailer_contract_tests)
 //! turns every case into one `#[tokio::test]`.
 //!
-//! ```ignore
+//! ```text
 //! // crates/<adapter>/tests/mailer_contract.rs
 //! paraf_contract::mailer_contract_tests!(async {
 //!     let dir = tempfile::tempdir().unwrap();

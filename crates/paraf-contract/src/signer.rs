@@ -4,7 +4,7 @@
 //! adapter breaks the contract; [`signer_contract_tests!`](crate::signer_contract_tests)
 //! turns every case into one `#[tokio::test]`.
 //!
-//! ```ignore
+//! ```text
 //! // crates/<adapter>/tests/signer_contract.rs
 //! paraf_contract::signer_contract_tests!(async {
 //!     let dir = tempfile::tempdir().unwrap();

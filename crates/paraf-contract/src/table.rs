@@ -4,7 +4,7 @@
 //! breaks the contract; [`table_contract_tests!`](crate::table_contract_tests) turns every
 //! case into one `#[tokio::test]`.
 //!
-//! ```ignore
+//! ```text
 //! // crates/<adapter>/tests/table_contract.rs
 //! async fn fresh() -> (std::sync::Arc<dyn paraf_core::Table>, tempfile::TempDir) {
 //!     let dir = tempfile::tempdir().unwrap();

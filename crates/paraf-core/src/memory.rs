@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::ports::table::{
-    decode_cursor, encode_cursor, validate_item, validate_transaction, Condition, Item, Key, Page,
+    encode_cursor, query_cursor, validate_item, validate_transaction, Condition, Item, Key, Page,
     Query, Table, TableError, TxOp, Update,
 };
 
@@ -53,6 +53,7 @@ fn position(item: &Item, sk_attr: &str) -> (String, String, String) {
 #[async_trait]
 impl Table for MemoryTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        key.validate()?;
         Ok(self.lock().get(key).cloned())
     }
 
@@ -71,6 +72,7 @@ impl Table for MemoryTable {
         update: Update,
         condition: Option<Condition>,
     ) -> Result<Item, TableError> {
+        key.validate()?;
         let mut items = self.lock();
         let stored = items.get(key);
         check(&condition, stored, None)?;
@@ -84,6 +86,7 @@ impl Table for MemoryTable {
         key: &Key,
         condition: Option<Condition>,
     ) -> Result<Option<Item>, TableError> {
+        key.validate()?;
         let mut items = self.lock();
         check(&condition, items.get(key), None)?;
         Ok(items.remove(key))
@@ -91,10 +94,7 @@ impl Table for MemoryTable {
 
     async fn query(&self, query: Query) -> Result<Page, TableError> {
         let (pk_attr, sk_attr) = query.index.key_attributes();
-        let after = match &query.cursor {
-            Some(c) => Some(position(&decode_cursor(query.index, c)?, sk_attr)),
-            None => None,
-        };
+        let after = query_cursor(&query)?.map(|last| position(&last, sk_attr));
         let items = self.lock();
         let mut hits: Vec<(&Item, (String, String, String))> = items
             .values()

@@ -332,7 +332,12 @@ async fn a_csv_import_reports_every_row_and_writes_only_the_good_ones() {
     let bad = t
         .send(get("/api/v1/admin/employees?cursor=garbage", Some(&admin)))
         .await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.json()["error"]["fields"]["cursor"].is_string(),
+        "{}",
+        bad.body
+    );
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use paraf_core::ports::table::{
-    decode_cursor, encode_cursor, validate_item, validate_transaction, Condition, Index, Item, Key,
+    encode_cursor, query_cursor, validate_item, validate_transaction, Condition, Index, Item, Key,
     Page, Query, SortKey, Table, TableError, TxOp, Update,
 };
 use rusqlite::{params_from_iter, Connection, OptionalExtension, TransactionBehavior};
@@ -208,15 +208,6 @@ fn sql_error(e: rusqlite::Error) -> TableError {
     TableError::Unavailable(e.to_string())
 }
 
-fn check_key(key: &Key) -> Result<(), TableError> {
-    if key.pk.is_empty() || key.sk.is_empty() {
-        return Err(TableError::Validation(
-            "attributes `pk` and `sk` must be non-empty strings".into(),
-        ));
-    }
-    Ok(())
-}
-
 fn parse_item(data: &str) -> Result<Item, TableError> {
     serde_json::from_str(data).map_err(|e| {
         tracing::error!(error = %e, "stored item is not a JSON object");
@@ -350,17 +341,7 @@ fn query_sql(q: &Query, after: Option<&Item>) -> (String, Vec<String>) {
 }
 
 fn run_query(conn: &Connection, q: &Query) -> Result<Page, TableError> {
-    let after = match &q.cursor {
-        None => None,
-        Some(c) => {
-            let last = decode_cursor(q.index, c)?;
-            let (p, _) = q.index.key_attributes();
-            if last.get(p).and_then(Value::as_str) != Some(q.pk.as_str()) {
-                return Err(TableError::InvalidCursor);
-            }
-            Some(last)
-        }
-    };
+    let after = query_cursor(q)?;
     let (sql, params) = query_sql(q, after.as_ref());
     let rows: Vec<String> = conn
         .prepare_cached(&sql)
@@ -424,7 +405,7 @@ fn apply_op(conn: &Connection, op: &TxOp) -> Result<(), Option<TableError>> {
 #[async_trait]
 impl Table for SqliteTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
-        check_key(key)?;
+        key.validate()?;
         let key = key.clone();
         self.read(move |conn| load(conn, &key)).await
     }
@@ -450,7 +431,7 @@ impl Table for SqliteTable {
         update: Update,
         condition: Option<Condition>,
     ) -> Result<Item, TableError> {
-        check_key(key)?;
+        key.validate()?;
         let key = key.clone();
         self.write(move |conn| {
             in_transaction(conn, |tx| {
@@ -471,7 +452,7 @@ impl Table for SqliteTable {
         key: &Key,
         condition: Option<Condition>,
     ) -> Result<Option<Item>, TableError> {
-        check_key(key)?;
+        key.validate()?;
         let key = key.clone();
         self.write(move |conn| {
             in_transaction(conn, |tx| {
@@ -489,18 +470,13 @@ impl Table for SqliteTable {
     }
 
     async fn query(&self, query: Query) -> Result<Page, TableError> {
-        if query.pk.is_empty() {
-            return Err(TableError::Validation(
-                "a query needs a non-empty partition key".into(),
-            ));
-        }
         self.read(move |conn| run_query(conn, &query)).await
     }
 
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
         validate_transaction(&ops)?;
         for op in &ops {
-            check_key(&op.key()?)?;
+            op.key()?.validate()?;
         }
         self.write(move |conn| {
             in_transaction(conn, |tx| {

@@ -70,6 +70,16 @@ impl Key {
         }
     }
 
+    /// `Validation` unless both parts are non-empty (DynamoDB refuses empty keys).
+    pub fn validate(&self) -> Result<(), TableError> {
+        if self.pk.is_empty() || self.sk.is_empty() {
+            return Err(TableError::Validation(
+                "attributes `pk` and `sk` must be non-empty strings".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The key of a stored item (fails when `pk`/`sk` are missing or not strings).
     pub fn of(item: &Item) -> Result<Key, TableError> {
         let get = |name: &str| match item.get(name) {
@@ -461,6 +471,25 @@ pub fn encode_cursor(index: Index, last: &Item) -> String {
         }
     }
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Value::Object(key).to_string())
+}
+
+/// Checks a query and reads its cursor, if any: the partition key must be non-empty
+/// (`Validation`), the cursor made for the same index and partition (`InvalidCursor`).
+pub fn query_cursor(query: &Query) -> Result<Option<Item>, TableError> {
+    if query.pk.is_empty() {
+        return Err(TableError::Validation(
+            "a query needs a non-empty partition key".into(),
+        ));
+    }
+    let Some(c) = &query.cursor else {
+        return Ok(None);
+    };
+    let last = decode_cursor(query.index, c)?;
+    let (p, _) = query.index.key_attributes();
+    if last.get(p).and_then(Value::as_str) != Some(query.pk.as_str()) {
+        return Err(TableError::InvalidCursor);
+    }
+    Ok(Some(last))
 }
 
 /// Reads a cursor made by [`encode_cursor`], checking it belongs to `index`.
