@@ -1,0 +1,1 @@
+//! Rendering documents from layouts (owned by the rendering work).
