@@ -19,6 +19,7 @@ use crate::error::ServiceError;
 use crate::org::{Employee, Org, Role};
 use crate::ports::clock::Clock;
 use crate::ports::table::{item, Condition, Key, Table};
+use crate::text;
 
 /// Failed logins on one account within one minute before further attempts get 429.
 pub const MAX_FAILURES_PER_MINUTE: i64 = 10;
@@ -96,6 +97,22 @@ fn session_key(token: &str) -> Key {
     Key::new(format!("SESSION#{}", token_hash(token)), "META")
 }
 
+/// Refuses a password shorter than [`MIN_PASSWORD_CHARS`], naming the `password` field.
+/// Callers that create an account along with its password check first, so a short
+/// password never leaves a half-made account behind.
+pub fn check_password(password: &str) -> Result<(), ServiceError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ServiceError::invalid(
+            "password",
+            text!(
+                "kata sandi minimal {MIN_PASSWORD_CHARS} karakter",
+                "the password must have at least {MIN_PASSWORD_CHARS} characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Hashes a password with argon2id and a random salt (PHC string).
 pub fn hash_password(password: &str) -> Result<String, ServiceError> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
@@ -144,12 +161,7 @@ impl Auth {
         employee_id: &str,
         password: &str,
     ) -> Result<(), ServiceError> {
-        if password.chars().count() < MIN_PASSWORD_CHARS {
-            return Err(ServiceError::invalid(
-                "password",
-                format!("kata sandi minimal {MIN_PASSWORD_CHARS} karakter"),
-            ));
-        }
+        check_password(password)?;
         self.org.employee(employee_id).await?;
         let hash = hash_password(password)?;
         let k = cred_key(employee_id);

@@ -8,13 +8,14 @@ pub mod auth;
 pub mod dashboard;
 pub mod demo;
 pub mod error;
+pub mod format;
 pub mod memory;
 pub mod org;
 pub mod ports;
 pub mod types;
 
 pub use auth::{Auth, Principal, Session};
-pub use error::{FieldErrors, ServiceError};
+pub use error::{FieldErrors, ServiceError, Text};
 pub use org::{
     Delegation, Employee, ImportReport, NewEmployee, NewUnit, Org, Role, Unit, UnitKind,
 };

@@ -19,11 +19,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::{Date, OffsetDateTime};
 
-use crate::error::{FieldErrors, ServiceError};
+use crate::error::{FieldErrors, ServiceError, Text};
 use crate::ports::clock::Clock;
 use crate::ports::table::{
     item, Condition, Index, Item, Key, Query, SortKey, Table, TableError, TxOp,
 };
+use crate::text;
 use crate::types::{Email, Nip};
 
 pub type UnitId = String;
@@ -251,9 +252,12 @@ fn sort_name(name: &str, id: &str) -> String {
 fn required(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> String {
     let v = value.trim().to_string();
     if v.is_empty() {
-        errors.add(field, "wajib diisi");
+        errors.add(field, text!("wajib diisi", "is required"));
     } else if v.chars().count() > max {
-        errors.add(field, format!("paling banyak {max} karakter"));
+        errors.add(
+            field,
+            text!("paling banyak {max} karakter", "at most {max} characters"),
+        );
     }
     v
 }
@@ -287,21 +291,33 @@ impl Org {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         {
-            errors.add("code", "hanya huruf, angka, titik dan tanda hubung");
+            errors.add(
+                "code",
+                text!(
+                    "hanya huruf, angka, titik dan tanda hubung",
+                    "only letters, digits, dots and hyphens"
+                ),
+            );
         }
         let name = required(&mut errors, "name", &input.name, 200);
         let kind = UnitKind::parse(&input.kind);
         if kind.is_none() {
             errors.add(
                 "kind",
-                "harus salah satu dari: pimpinan, divisi, sekretariat, bagian, subbagian",
+                text!(
+                    "harus salah satu dari: pimpinan, divisi, sekretariat, bagian, subbagian",
+                    "must be one of: pimpinan, divisi, sekretariat, bagian, subbagian"
+                ),
             );
         }
         let parent = match optional(&input.parent_id) {
             Some(p) => match self.find_unit(&p).await? {
                 Some(u) => Some(u),
                 None => {
-                    errors.add("parent_id", "unit induk tidak ditemukan");
+                    errors.add(
+                        "parent_id",
+                        text!("unit induk tidak ditemukan", "parent unit not found"),
+                    );
                     None
                 }
             },
@@ -311,8 +327,9 @@ impl Org {
             if !parent.kind.may_contain(kind) {
                 errors.add(
                     "parent_id",
-                    format!(
+                    text!(
                         "unit {} tidak dapat berada di bawah unit {}",
+                        "a {} unit cannot sit under a {} unit",
                         kind.as_str(),
                         parent.kind.as_str()
                     ),
@@ -323,7 +340,13 @@ impl Org {
             && parent.is_none()
             && !errors.has("parent_id")
         {
-            errors.add("parent_id", "wajib diisi kecuali untuk unit pimpinan");
+            errors.add(
+                "parent_id",
+                text!(
+                    "wajib diisi kecuali untuk unit pimpinan",
+                    "is required except for a pimpinan unit"
+                ),
+            );
         }
         errors.into_result()?;
         let kind = kind.ok_or_else(|| ServiceError::Internal("kind checked above".into()))?;
@@ -363,9 +386,10 @@ impl Org {
             .await
         {
             Ok(()) => Ok(unit),
-            Err(TableError::ConditionFailed { op: Some(1) }) => {
-                Err(ServiceError::conflict("code", "kode unit sudah dipakai"))
-            }
+            Err(TableError::ConditionFailed { op: Some(1) }) => Err(ServiceError::conflict(
+                "code",
+                text!("kode unit sudah dipakai", "unit code is already in use"),
+            )),
             Err(e) => Err(e.into()),
         }
     }
@@ -409,14 +433,19 @@ impl Org {
     /// Makes `head` the head of the unit. The head must belong to the unit.
     pub async fn set_unit_head(&self, unit_id: &str, head: &str) -> Result<Unit, ServiceError> {
         let mut unit = self.unit(unit_id).await?;
-        let emp = self
-            .find_employee(head)
-            .await?
-            .ok_or_else(|| ServiceError::invalid("head_id", "pegawai tidak ditemukan"))?;
+        let emp = self.find_employee(head).await?.ok_or_else(|| {
+            ServiceError::invalid(
+                "head_id",
+                text!("pegawai tidak ditemukan", "employee not found"),
+            )
+        })?;
         if emp.unit_id != unit.id {
             return Err(ServiceError::invalid(
                 "head_id",
-                "kepala unit harus anggota unit itu",
+                text!(
+                    "kepala unit harus anggota unit itu",
+                    "the head of a unit must belong to that unit"
+                ),
             ));
         }
         let version = unit.version;
@@ -457,12 +486,12 @@ impl Org {
         let name = required(&mut errors, "name", &input.name, 200);
         let jabatan = required(&mut errors, "jabatan", &input.jabatan, 200);
         let unit = if input.unit.trim().is_empty() {
-            errors.add("unit", "wajib diisi");
+            errors.add("unit", text!("wajib diisi", "is required"));
             None
         } else {
             let u = self.find_unit(input.unit.trim()).await?;
             if u.is_none() {
-                errors.add("unit", "unit tidak ditemukan");
+                errors.add("unit", text!("unit tidak ditemukan", "unit not found"));
             }
             u
         };
@@ -470,7 +499,10 @@ impl Org {
             Some(s) => {
                 let found = self.find_employee(&s).await?;
                 if found.is_none() {
-                    errors.add("supervisor", "atasan tidak ditemukan");
+                    errors.add(
+                        "supervisor",
+                        text!("atasan tidak ditemukan", "supervisor not found"),
+                    );
                 }
                 found
             }
@@ -484,8 +516,9 @@ impl Org {
                 }
                 None => errors.add(
                     "roles",
-                    format!(
+                    text!(
                         "peran `{}` tidak dikenal (staff, approver, ppk, bendahara, archivist, admin, agendaris)",
+                        "unknown role `{}` (staff, approver, ppk, bendahara, archivist, admin, agendaris)",
                         r.trim()
                     ),
                 ),
@@ -493,7 +526,10 @@ impl Org {
         }
         for (field, v) in [("pangkat", &input.pangkat), ("golongan", &input.golongan)] {
             if v.as_ref().is_some_and(|s| s.chars().count() > 100) {
-                errors.add(field, "paling banyak 100 karakter");
+                errors.add(
+                    field,
+                    text!("paling banyak 100 karakter", "at most 100 characters"),
+                );
             }
         }
         errors.into_result()?;
@@ -552,12 +588,14 @@ impl Org {
                 tracing::info!(employee = %emp.id, unit = %emp.unit_id, "employee created");
                 Ok(emp)
             }
-            Err(TableError::ConditionFailed { op: Some(1) }) => {
-                Err(ServiceError::conflict("nip", "NIP sudah terdaftar"))
-            }
-            Err(TableError::ConditionFailed { op: Some(2) }) => {
-                Err(ServiceError::conflict("email", "email sudah terdaftar"))
-            }
+            Err(TableError::ConditionFailed { op: Some(1) }) => Err(ServiceError::conflict(
+                "nip",
+                text!("NIP sudah terdaftar", "NIP is already registered"),
+            )),
+            Err(TableError::ConditionFailed { op: Some(2) }) => Err(ServiceError::conflict(
+                "email",
+                text!("email sudah terdaftar", "email is already registered"),
+            )),
             Err(e) => Err(e.into()),
         }
     }
@@ -643,7 +681,10 @@ impl Org {
                 Some(role) => {
                     set.insert(role);
                 }
-                None => errors.add("roles", format!("peran `{r}` tidak dikenal")),
+                None => errors.add(
+                    "roles",
+                    text!("peran `{r}` tidak dikenal", "unknown role `{r}`"),
+                ),
             }
         }
         errors.into_result()?;
@@ -700,7 +741,11 @@ impl Org {
             if !seen.insert(next.id.clone()) {
                 return Err(ServiceError::invalid(
                     "supervisor",
-                    format!("rantai atasan berputar pada {}", next.name),
+                    text!(
+                        "rantai atasan berputar pada {}",
+                        "the supervisor chain loops at {}",
+                        next.name
+                    ),
                 ));
             }
             chain.push(next.clone());
@@ -722,27 +767,51 @@ impl Org {
         let mut errors = FieldErrors::default();
         let p = self.find_employee(principal).await?;
         if p.is_none() {
-            errors.add("principal", "pejabat tidak ditemukan");
+            errors.add(
+                "principal",
+                text!("pejabat tidak ditemukan", "official not found"),
+            );
         }
         let a = self.find_employee(acting).await?;
         if a.is_none() {
-            errors.add("acting", "Plh tidak ditemukan");
+            errors.add(
+                "acting",
+                text!("Plh tidak ditemukan", "Plh (acting official) not found"),
+            );
         }
         let fmt = time::macros::format_description!("[year]-[month]-[day]");
+        let bad_date = || {
+            text!(
+                "tanggal harus berbentuk YYYY-MM-DD",
+                "date must be in the form YYYY-MM-DD"
+            )
+        };
         let from = Date::parse(from.trim(), &fmt)
-            .map_err(|_| errors.add("from", "tanggal harus berbentuk YYYY-MM-DD"))
+            .map_err(|_| errors.add("from", bad_date()))
             .ok();
         let to = Date::parse(to.trim(), &fmt)
-            .map_err(|_| errors.add("to", "tanggal harus berbentuk YYYY-MM-DD"))
+            .map_err(|_| errors.add("to", bad_date()))
             .ok();
         if let (Some(f), Some(t)) = (from, to) {
             if t < f {
-                errors.add("to", "tanggal selesai sebelum tanggal mulai");
+                errors.add(
+                    "to",
+                    text!(
+                        "tanggal selesai sebelum tanggal mulai",
+                        "the end date is before the start date"
+                    ),
+                );
             }
         }
         if let (Some(p), Some(a)) = (&p, &a) {
             if p.id == a.id {
-                errors.add("acting", "Plh tidak boleh pejabat itu sendiri");
+                errors.add(
+                    "acting",
+                    text!(
+                        "Plh tidak boleh pejabat itu sendiri",
+                        "the Plh cannot be the official themselves"
+                    ),
+                );
             }
         }
         let reason = required(&mut errors, "reason", reason, 200);
@@ -754,7 +823,10 @@ impl Org {
             if existing.from <= to && from <= existing.to {
                 return Err(ServiceError::conflict(
                     "from",
-                    "periode bertumpang tindih dengan Plh yang sudah ada",
+                    text!(
+                        "periode bertumpang tindih dengan Plh yang sudah ada",
+                        "the period overlaps an existing Plh"
+                    ),
                 ));
             }
         }
@@ -839,7 +911,12 @@ impl Org {
             .from_reader(csv_text.as_bytes());
         let headers = reader
             .headers()
-            .map_err(|e| ServiceError::invalid("file", format!("CSV tidak terbaca: {e}")))?
+            .map_err(|e| {
+                ServiceError::invalid(
+                    "file",
+                    text!("CSV tidak terbaca: {e}", "the CSV could not be read: {e}"),
+                )
+            })?
             .clone();
         let col = |names: &[&str]| {
             headers.iter().position(|h| {
@@ -865,7 +942,11 @@ impl Org {
         if !missing.is_empty() {
             return Err(ServiceError::invalid(
                 "file",
-                format!("kolom wajib tidak ada: {}", missing.join(", ")),
+                text!(
+                    "kolom wajib tidak ada: {}",
+                    "required columns are missing: {}",
+                    missing.join(", ")
+                ),
             ));
         }
         let (pangkat, golongan) = (col(&["pangkat"]), col(&["golongan", "gol"]));
@@ -879,7 +960,10 @@ impl Org {
                     report.push_rejected(
                         line,
                         None,
-                        FieldErrors::one("row", format!("baris tidak terbaca: {e}")),
+                        FieldErrors::one(
+                            "row",
+                            text!("baris tidak terbaca: {e}", "the row could not be read: {e}"),
+                        ),
                     );
                     continue;
                 }
@@ -971,8 +1055,8 @@ pub struct ImportRow {
     pub nip: Option<String>,
     pub status: ImportStatus,
     pub employee_id: Option<String>,
-    /// field → reason (empty when imported).
-    pub errors: BTreeMap<String, String>,
+    /// field → reason in both languages (empty when imported).
+    pub errors: BTreeMap<String, Text>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

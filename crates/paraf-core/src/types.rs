@@ -5,10 +5,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::{Date, Month};
 
-/// Why a value was refused; `field`-less so the caller names the field.
+use crate::error::Text;
+use crate::text;
+
+/// Why a value was refused, in both languages; `field`-less so the caller names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct Invalid(pub String);
+pub struct Invalid(pub Text);
 
 /// Nomor Induk Pegawai: 18 digits `YYYYMMDD YYYYMM G NNN` — birth date, month of
 /// appointment (TMT CPNS), sex (1 male, 2 female), sequence number.
@@ -22,40 +25,54 @@ impl Nip {
     pub fn parse(input: &str) -> Result<Nip, Invalid> {
         let digits: String = input.chars().filter(|c| !c.is_whitespace()).collect();
         if digits.len() != 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Invalid("NIP harus 18 digit angka".into()));
+            return Err(Invalid(text!(
+                "NIP harus 18 digit angka",
+                "NIP must be 18 digits"
+            )));
         }
         let num = |r: std::ops::Range<usize>| digits[r].parse::<u16>().unwrap_or(0);
         let birth_year = num(0..4) as i32;
         let birth = Month::try_from(num(4..6) as u8)
             .ok()
             .and_then(|m| Date::from_calendar_date(birth_year, m, num(6..8) as u8).ok())
-            .ok_or_else(|| Invalid("NIP: tanggal lahir (digit 1–8) tidak valid".into()))?;
+            .ok_or_else(|| {
+                Invalid(text!(
+                    "NIP: tanggal lahir (digit 1–8) tidak valid",
+                    "NIP: the birth date (digits 1–8) is not a valid date"
+                ))
+            })?;
         let appointed_year = num(8..12) as i32;
         let appointed_month = num(12..14) as u8;
         if Month::try_from(appointed_month).is_err() {
-            return Err(Invalid(
-                "NIP: bulan pengangkatan (digit 13–14) tidak valid".into(),
-            ));
+            return Err(Invalid(text!(
+                "NIP: bulan pengangkatan (digit 13–14) tidak valid",
+                "NIP: the month of appointment (digits 13–14) is not a valid month"
+            )));
         }
         if birth.year() < 1900 {
-            return Err(Invalid("NIP: tahun lahir sebelum 1900".into()));
+            return Err(Invalid(text!(
+                "NIP: tahun lahir sebelum 1900",
+                "NIP: the birth year is before 1900"
+            )));
         }
         // ASN are appointed at 18 at the earliest.
         if appointed_year < birth_year + 18 || appointed_year > 2100 {
-            return Err(Invalid(
-                "NIP: tahun pengangkatan (digit 9–12) harus sedikitnya 18 tahun setelah lahir"
-                    .into(),
-            ));
+            return Err(Invalid(text!(
+                "NIP: tahun pengangkatan (digit 9–12) harus sedikitnya 18 tahun setelah lahir",
+                "NIP: the year of appointment (digits 9–12) must be at least 18 years after birth"
+            )));
         }
         if !matches!(&digits[14..15], "1" | "2") {
-            return Err(Invalid(
-                "NIP: digit ke-15 (jenis kelamin) harus 1 atau 2".into(),
-            ));
+            return Err(Invalid(text!(
+                "NIP: digit ke-15 (jenis kelamin) harus 1 atau 2",
+                "NIP: digit 15 (sex) must be 1 or 2"
+            )));
         }
         if &digits[15..18] == "000" {
-            return Err(Invalid(
-                "NIP: nomor urut (digit 16–18) tidak boleh 000".into(),
-            ));
+            return Err(Invalid(text!(
+                "NIP: nomor urut (digit 16–18) tidak boleh 000",
+                "NIP: the sequence number (digits 16–18) must not be 000"
+            )));
         }
         Ok(Nip(digits))
     }
@@ -125,7 +142,12 @@ pub struct Email(String);
 impl Email {
     pub fn parse(input: &str) -> Result<Email, Invalid> {
         let s = input.trim().to_lowercase();
-        let bad = || Invalid("alamat email tidak valid".into());
+        let bad = || {
+            Invalid(text!(
+                "alamat email tidak valid",
+                "not a valid email address"
+            ))
+        };
         let (local, domain) = s.split_once('@').ok_or_else(bad)?;
         if local.is_empty()
             || domain.is_empty()
@@ -192,6 +214,15 @@ mod tests {
         ] {
             assert!(Nip::parse(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn a_refused_nip_says_why_in_indonesian_and_in_english() {
+        let Invalid(why) = Nip::parse("12345").unwrap_err();
+        assert_eq!(why.id, "NIP harus 18 digit angka");
+        assert_eq!(why.en, "NIP must be 18 digits");
+        let Invalid(why) = Nip::parse("198503122010011000").unwrap_err();
+        assert!(why.en.contains("must not be 000"), "{}", why.en);
     }
 
     #[test]

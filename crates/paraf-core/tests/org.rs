@@ -168,6 +168,17 @@ async fn a_csv_import_reports_each_bad_row_and_writes_only_good_rows() {
         report.rows[2].errors.contains_key("unit") && report.rows[2].errors.contains_key("roles")
     );
     assert!(report.rows[3].errors.contains_key("email"));
+    // Each reason comes in both languages; the edge picks one.
+    let roles = &report.rows[2].errors["roles"];
+    assert!(
+        roles.id.starts_with("peran `bos` tidak dikenal"),
+        "{roles:?}"
+    );
+    assert!(roles.en.starts_with("unknown role `bos`"), "{roles:?}");
+    assert_eq!(
+        report.rows[3].errors["email"].en,
+        "email is already registered"
+    );
     // The rejected rows left nothing behind.
     assert!(org
         .find_employee("199901012024011004")

@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{body_text, ApiError, ErrorBody, ErrorKind, Json, Path, Query};
+use crate::i18n::{Lang, Texts};
 use crate::identity::Identity;
 use crate::jwt::{Claims, TOKEN_SECONDS};
 use crate::{AppState, JWT_AUDIENCE, MAX_BODY_BYTES};
@@ -217,7 +218,7 @@ pub struct ImportRowView {
     /// imported | rejected
     pub status: String,
     pub employee_id: Option<String>,
-    /// field → reason (empty when imported).
+    /// field → reason, in the language of the request (empty when imported).
     pub errors: BTreeMap<String, String>,
 }
 
@@ -228,8 +229,9 @@ pub struct ImportReportView {
     pub rows: Vec<ImportRowView>,
 }
 
-impl From<&ImportReport> for ImportReportView {
-    fn from(r: &ImportReport) -> Self {
+impl ImportReportView {
+    /// The report with its reasons in `lang`.
+    pub fn new(r: &ImportReport, lang: Lang) -> Self {
         ImportReportView {
             imported: r.imported(),
             rejected: r.rejected(),
@@ -245,7 +247,11 @@ impl From<&ImportReport> for ImportReportView {
                     }
                     .to_string(),
                     employee_id: row.employee_id.clone(),
-                    errors: row.errors.clone(),
+                    errors: row
+                        .errors
+                        .iter()
+                        .map(|(k, v)| (k.clone(), lang.pick(v).to_string()))
+                        .collect(),
                 })
                 .collect(),
         }
@@ -556,15 +562,7 @@ pub(crate) async fn create_employee_with_password(
     let password = b.password.filter(|p| !p.is_empty());
     // Checked first so a short password never leaves a half-made account behind.
     if let Some(p) = &password {
-        if p.chars().count() < paraf_core::auth::MIN_PASSWORD_CHARS {
-            return Err(ApiError::validation(
-                "password",
-                format!(
-                    "kata sandi minimal {} karakter",
-                    paraf_core::auth::MIN_PASSWORD_CHARS
-                ),
-            ));
-        }
+        paraf_core::auth::check_password(p)?;
     }
     let emp = state
         .org
@@ -658,6 +656,7 @@ async fn set_password(
 async fn import_employees(
     State(state): State<AppState>,
     id: Identity,
+    lang: Lang,
     req: Request,
 ) -> Result<Json<ImportReportView>, ApiError> {
     id.require(Role::Admin)?;
@@ -668,7 +667,7 @@ async fn import_employees(
         rejected = report.rejected(),
         "employee CSV import"
     );
-    Ok(Json(ImportReportView::from(&report)))
+    Ok(Json(ImportReportView::new(&report, lang)))
 }
 
 /// The CSV text of a `text/csv` body or of the `file` part of a multipart form.
@@ -686,10 +685,13 @@ pub(crate) async fn csv_from_request(req: Request, state: &AppState) -> Result<S
                 let bytes = field.bytes().await?;
                 return String::from_utf8(bytes.to_vec())
                     .map(|s| s.trim_start_matches('\u{feff}').to_string())
-                    .map_err(|_| ApiError::validation("file", "berkas harus teks UTF-8"));
+                    .map_err(|_| ApiError::validation("file", Texts::both(|t| t.field_not_utf8)));
             }
         }
-        Err(ApiError::validation("file", "wajib diisi"))
+        Err(ApiError::validation(
+            "file",
+            Texts::both(|t| t.field_required),
+        ))
     } else if ct.starts_with("text/csv") || ct.starts_with("text/plain") {
         body_text(req.into_body(), MAX_BODY_BYTES).await
     } else {
@@ -756,7 +758,7 @@ async fn list_delegations(
         _ => {
             return Err(ApiError::validation(
                 "principal",
-                "isi salah satu: principal atau acting",
+                Texts::both(|t| t.field_principal_or_acting),
             ))
         }
     };

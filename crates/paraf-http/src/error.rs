@@ -3,9 +3,10 @@
 //!
 //! Handlers return `Result<_, ApiError>`; `ServiceError` converts with `?`. Axum's own
 //! rejections (bad JSON, bad path or query) come through the [`Json`], [`Path`] and
-//! [`Query`] wrappers so they share the shape. The message is written in Indonesian when
-//! the response is built (no request at hand); the [`localize`] middleware rewrites it in
-//! English when the request asked for English.
+//! [`Query`] wrappers so they share the shape. Field messages arrive from the domain in
+//! both languages ([`Text`]) and stay so inside `ApiError`; the body is written in
+//! Indonesian when the response is built (no request at hand), and the [`localize`]
+//! middleware rewrites it in English when the request asked for English.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +15,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use paraf_core::ServiceError;
+use paraf_core::{ServiceError, Text};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -89,7 +90,8 @@ impl ErrorKind {
 pub struct ApiError {
     pub kind: ErrorKind,
     pub detail: Option<String>,
-    pub fields: BTreeMap<String, String>,
+    /// Field name → problem in both languages; [`ApiError::body`] picks one.
+    pub fields: BTreeMap<String, Text>,
     pub retry_after_secs: Option<u64>,
 }
 
@@ -138,9 +140,9 @@ impl ApiError {
         log_chain(cause);
         ApiError::new(ErrorKind::Internal)
     }
-    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+    pub fn validation(field: &str, message: Text) -> Self {
         let mut e = ApiError::new(ErrorKind::Validation);
-        e.fields.insert(field.to_string(), message.into());
+        e.fields.insert(field.to_string(), message);
         e
     }
 
@@ -155,7 +157,11 @@ impl ApiError {
             error: ErrorDetail {
                 code: self.kind.code().to_string(),
                 message,
-                fields: self.fields.clone(),
+                fields: self
+                    .fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), lang.pick(v).to_string()))
+                    .collect(),
             },
         }
     }

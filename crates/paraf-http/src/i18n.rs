@@ -5,6 +5,7 @@
 
 use axum::http::header;
 use axum::http::request::Parts;
+use paraf_core::Text;
 use time::{Date, Month};
 
 /// Cookie that remembers the language chosen with `?lang=`.
@@ -38,6 +39,11 @@ impl Lang {
             Lang::Id => &ID,
             Lang::En => &EN,
         }
+    }
+
+    /// A domain message in this language.
+    pub fn pick(self, text: &Text) -> &str {
+        text.get(self == Lang::En)
     }
 
     /// `?lang=` explicitly asked for in the query string, if any.
@@ -109,6 +115,14 @@ impl Lang {
 
 fn month_index(m: Month) -> usize {
     u8::from(m) as usize - 1
+}
+
+impl Texts {
+    /// One entry of the catalogue in both languages, for messages that travel as a
+    /// [`Text`] (field errors): `Texts::both(|t| t.field_required)`.
+    pub fn both(entry: fn(&Texts) -> &'static str) -> Text {
+        Text::new(entry(&ID), entry(&EN))
+    }
 }
 
 /// Every user-facing text of the shell and the API's error messages.
@@ -210,6 +224,10 @@ pub struct Texts {
     pub err_internal: &'static str,
     pub err_too_large: &'static str,
     pub err_unsupported: &'static str,
+    // field problems the HTTP layer finds itself
+    pub field_required: &'static str,
+    pub field_not_utf8: &'static str,
+    pub field_principal_or_acting: &'static str,
     pub weekdays: [&'static str; 7],
     pub months: [&'static str; 12],
 }
@@ -307,6 +325,9 @@ pub const ID: Texts = Texts {
     err_internal: "Terjadi kesalahan pada server",
     err_too_large: "Isi permintaan terlalu besar",
     err_unsupported: "Jenis isi tidak didukung",
+    field_required: "wajib diisi",
+    field_not_utf8: "berkas harus teks UTF-8",
+    field_principal_or_acting: "isi salah satu: principal atau acting",
     weekdays: ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"],
     months: [
         "Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
@@ -407,6 +428,9 @@ pub const EN: Texts = Texts {
     err_internal: "Something went wrong on the server",
     err_too_large: "The request body is too large",
     err_unsupported: "Unsupported content type",
+    field_required: "is required",
+    field_not_utf8: "the file must be UTF-8 text",
+    field_principal_or_acting: "give one of: principal or acting",
     weekdays: ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
     months: [
         "January", "February", "March", "April", "May", "June", "July", "August",

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
 use base64::Engine as _;
-use paraf_core::{Role, ServiceError};
+use paraf_core::{Role, ServiceError, Text};
 use rand::RngCore;
 use serde::Deserialize;
 
@@ -392,12 +392,13 @@ impl FormView {
         &mut self.fields[last]
     }
 
-    /// Attaches errors to their fields (and to the summary), in field order; errors on
-    /// fields the form does not show go to the summary alone.
-    fn with_errors(mut self, errors: &BTreeMap<String, String>) -> Self {
+    /// Attaches errors, in the page's language, to their fields (and to the summary), in
+    /// field order; errors on fields the form does not show go to the summary alone.
+    fn with_errors(mut self, errors: &BTreeMap<String, Text>, lang: Lang) -> Self {
         for f in &mut self.fields {
             if let Some(e) = errors.get(f.name) {
-                f.error = Some(e.clone());
+                let e = lang.pick(e);
+                f.error = Some(e.to_string());
                 self.errors.push(ErrorLine {
                     field: Some(f.name),
                     message: format!("{}: {e}", f.label),
@@ -408,7 +409,7 @@ impl FormView {
             if !self.fields.iter().any(|f| f.name == k) {
                 self.errors.push(ErrorLine {
                     field: None,
-                    message: format!("{k}: {v}"),
+                    message: format!("{k}: {}", lang.pick(v)),
                 });
             }
         }
@@ -983,7 +984,7 @@ async fn admin_create_employee(
             let result = async {
                 let form = employee_form(&state, page.lang, &input)
                     .await?
-                    .with_errors(&e.fields);
+                    .with_errors(&e.fields, page.lang);
                 employees_view(&state, &page, None, form, None).await
             }
             .await;
@@ -1050,7 +1051,7 @@ async fn admin_import(State(state): State<AppState>, page: Page, req: Request) -
                                     errors: row
                                         .errors
                                         .iter()
-                                        .map(|(k, v)| format!("{k}: {v}"))
+                                        .map(|(k, v)| format!("{k}: {}", page.lang.pick(v)))
                                         .collect::<Vec<_>>()
                                         .join("; "),
                                 }
@@ -1063,16 +1064,16 @@ async fn admin_import(State(state): State<AppState>, page: Page, req: Request) -
             }
         }
         Some(Err(_)) => {
-            errors.insert("file".to_string(), "berkas harus teks UTF-8".to_string());
+            errors.insert("file".to_string(), Texts::both(|t| t.field_not_utf8));
         }
         _ => {
-            errors.insert("file".to_string(), "wajib diisi".to_string());
+            errors.insert("file".to_string(), Texts::both(|t| t.field_required));
         }
     }
     let result = async {
         let form = employee_form(&state, page.lang, &EmployeeForm::default())
             .await?
-            .with_errors(&errors);
+            .with_errors(&errors, page.lang);
         employees_view(&state, &page, None, form, report).await
     }
     .await;
@@ -1124,7 +1125,7 @@ async fn units_view(
     state: &AppState,
     page: &Page,
     input: &UnitForm,
-    errors: &BTreeMap<String, String>,
+    errors: &BTreeMap<String, Text>,
 ) -> Result<UnitsPage, ServiceError> {
     let t = page.lang.texts();
     let units = state.org.units().await?;
@@ -1180,7 +1181,7 @@ async fn units_view(
     Ok(UnitsPage {
         shell: Shell::signed_in(page, state, t.units_title, "/admin/employees"),
         units: rows,
-        form: form.with_errors(errors).finish(),
+        form: form.with_errors(errors, page.lang).finish(),
     })
 }
 
@@ -1261,7 +1262,7 @@ async fn admin_set_head(
         Ok(_) => (flash(page.jar, "head_set"), Redirect::to("/admin/units")).into_response(),
         Err(e) if matches!(e.kind, ErrorKind::Validation | ErrorKind::Conflict) => {
             // Shown in the page's error summary (the head field lives in the table row).
-            let errors: BTreeMap<String, String> = e
+            let errors: BTreeMap<String, Text> = e
                 .fields
                 .iter()
                 .map(|(k, v)| (k.replace("head_id", "head"), v.clone()))

@@ -746,3 +746,186 @@ async fn an_admin_builds_units_sets_heads_and_appoints_a_plh() {
     assert_eq!(r.json()["today"], "2026-11-28");
     assert_eq!(r.json()["to_approve"], 0);
 }
+
+#[tokio::test]
+async fn an_invalid_nip_with_lang_en_is_422_with_an_english_reason_and_indonesian_by_default() {
+    let t = TestApp::new().await;
+    let admin = t.login(ADMIN_NIP).await;
+    let mut body = json!({"nip": "12345", "name": "Ani", "email": "ani@kpu-jabar.go.id",
+                          "jabatan": "Analis", "unit": "PIMP", "roles": ["bos"]});
+    let r = t
+        .send(json_req(
+            "POST",
+            "/api/v1/admin/employees?lang=en",
+            Some(&admin),
+            &body,
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let e = r.json();
+    assert_eq!(e["error"]["code"], "validation");
+    assert_eq!(e["error"]["message"], "Please check the input");
+    assert_eq!(e["error"]["fields"]["nip"], "NIP must be 18 digits");
+    assert!(
+        e["error"]["fields"]["roles"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown role `bos`"),
+        "{}",
+        r.body
+    );
+
+    let r = t
+        .send(json_req(
+            "POST",
+            "/api/v1/admin/employees",
+            Some(&admin),
+            &body,
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let e = r.json();
+    assert_eq!(e["error"]["message"], "Periksa kembali isian");
+    assert_eq!(e["error"]["fields"]["nip"], "NIP harus 18 digit angka");
+    assert!(e["error"]["fields"]["roles"]
+        .as_str()
+        .unwrap()
+        .starts_with("peran `bos` tidak dikenal"));
+
+    // Conflicts and the HTTP layer's own field messages follow the request too.
+    body["nip"] = json!(STAFF_NIP);
+    body["roles"] = json!([]);
+    let mut req = json_req("POST", "/api/v1/admin/employees", Some(&admin), &body);
+    req.headers_mut()
+        .insert(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9".parse().unwrap());
+    let r = t.send(req).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(
+        r.json()["error"]["fields"]["nip"],
+        "NIP is already registered"
+    );
+    let r = t
+        .send(get("/api/v1/admin/delegations?lang=en", Some(&admin)))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json()["error"]["fields"]["principal"],
+        "give one of: principal or acting"
+    );
+}
+
+#[tokio::test]
+async fn a_csv_import_report_reads_in_english_with_lang_en() {
+    let t = TestApp::new().await;
+    let admin = t.login(ADMIN_EMAIL).await;
+    let csv = "nip,nama,email,jabatan,unit,peran\n\
+               12345,Salah Nip,salah@kpu-jabar.go.id,Staf,PIMP,bos\n\
+               199203032019031002,Eko Prasetyo,eko@kpu-jabar.go.id,Analis,TIDAKADA,\n";
+    let import = |uri: &str, csv: &str| {
+        Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+            .header(header::CONTENT_TYPE, "text/csv")
+            .body(Body::from(csv.to_string()))
+            .unwrap()
+    };
+    let r = t
+        .send(import("/api/v1/admin/employees/import?lang=en", csv))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let report = r.json();
+    assert_eq!(report["rejected"], 2);
+    assert_eq!(report["rows"][0]["errors"]["nip"], "NIP must be 18 digits");
+    assert!(report["rows"][0]["errors"]["roles"]
+        .as_str()
+        .unwrap()
+        .starts_with("unknown role `bos`"));
+    assert_eq!(report["rows"][1]["errors"]["unit"], "unit not found");
+
+    let r = t.send(import("/api/v1/admin/employees/import", csv)).await;
+    assert_eq!(
+        r.json()["rows"][0]["errors"]["nip"],
+        "NIP harus 18 digit angka"
+    );
+    assert_eq!(
+        r.json()["rows"][1]["errors"]["unit"],
+        "unit tidak ditemukan"
+    );
+
+    let r = t
+        .send(import(
+            "/api/v1/admin/employees/import?lang=en",
+            "nip,nama\n1,x\n",
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        r.json()["error"]["fields"]["file"],
+        "required columns are missing: email, jabatan, unit"
+    );
+}
+
+#[tokio::test]
+async fn a_form_error_on_the_english_admin_page_is_in_english() {
+    let t = TestApp::new().await;
+    let session = t
+        .state
+        .auth
+        .create_session(&t.state.org.employee(&t.admin_id).await.unwrap())
+        .await
+        .unwrap();
+    let post = |uri: &str| {
+        Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header(header::COOKIE, format!("paraf_session={}", session.token))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={}&nip=12345&name=Ani&email=ani%40kpu-jabar.go.id&jabatan=Analis&unit=PIMP",
+                session.csrf
+            )))
+            .unwrap()
+    };
+    let r = t.send(post("/admin/employees?lang=en")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("<html lang=\"en\">"));
+    assert!(r.body.contains("NIP must be 18 digits"), "{}", r.body);
+    assert!(!r.body.contains("NIP harus 18 digit"));
+
+    let r = t.send(post("/admin/employees")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("NIP harus 18 digit angka"));
+
+    // The import form without a file, and the units form, speak English too.
+    let boundary = "b0undary";
+    let req = Request::builder()
+        .method("POST")
+        .uri("/admin/employees/import?lang=en")
+        .header(header::COOKIE, format!("paraf_session={}", session.token))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--{boundary}--\r\n",
+            session.csrf
+        )))
+        .unwrap();
+    let r = t.send(req).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("is required"), "{}", r.body);
+    let req = Request::builder()
+        .method("POST")
+        .uri("/admin/units?lang=en")
+        .header(header::COOKIE, format!("paraf_session={}", session.token))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "csrf={}&code=PIMP&name=Lagi&kind=pimpinan&parent_id=",
+            session.csrf
+        )))
+        .unwrap();
+    let r = t.send(req).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("unit code is already in use"), "{}", r.body);
+}
