@@ -49,7 +49,12 @@ pub fn nama_hari(day: Weekday) -> &'static str {
 
 /// "28 November 2026".
 pub fn tanggal(date: Date) -> String {
-    format!("{} {} {}", date.day(), nama_bulan(date.month()), date.year())
+    format!(
+        "{} {} {}",
+        date.day(),
+        nama_bulan(date.month()),
+        date.year()
+    )
 }
 
 /// "Sabtu, 28 November 2026".
@@ -74,7 +79,7 @@ fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('.');
         }
         out.push(c);
@@ -110,7 +115,7 @@ fn ratusan(n: u64) -> String {
         12..=19 => words.push(format!("{} belas", SATUAN[(rest - 10) as usize])),
         _ => {
             words.push(format!("{} puluh", SATUAN[(rest / 10) as usize]));
-            if rest % 10 != 0 {
+            if !rest.is_multiple_of(10) {
                 words.push(SATUAN[(rest % 10) as usize].into());
             }
         }
@@ -304,9 +309,9 @@ impl DocumentNumber {
             ));
         }
         let region_ok = !region.is_empty()
-            && region.split('.').all(|p| {
-                !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit())
-            });
+            && region
+                .split('.')
+                .all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()));
         if !region_ok {
             return Err(DocumentNumberError::Region((*region).into()));
         }
@@ -371,7 +376,10 @@ mod tests {
             hari_tanggal(date!(2026 - 11 - 28)),
             "Sabtu, 28 November 2026"
         );
-        assert_eq!(hari_tanggal(date!(2026 - 08 - 17)), "Senin, 17 Agustus 2026");
+        assert_eq!(
+            hari_tanggal(date!(2026 - 08 - 17)),
+            "Senin, 17 Agustus 2026"
+        );
     }
 
     #[test]
@@ -420,17 +428,11 @@ mod tests {
     #[test]
     fn terbilang_says_satu_juta_not_sejuta() {
         assert_eq!(terbilang(1_000_000), "satu juta");
-        assert_eq!(
-            terbilang(1_250_000),
-            "satu juta dua ratus lima puluh ribu"
-        );
+        assert_eq!(terbilang(1_250_000), "satu juta dua ratus lima puluh ribu");
         assert_eq!(terbilang(1_001_000), "satu juta seribu");
         assert_eq!(terbilang(2_000_000_000), "dua miliar");
         assert_eq!(terbilang(1_000_000_000_000), "satu triliun");
-        assert_eq!(
-            terbilang(3_000_000_000_005),
-            "tiga triliun lima"
-        );
+        assert_eq!(terbilang(3_000_000_000_005), "tiga triliun lima");
     }
 
     #[test]

@@ -1,0 +1,242 @@
+//! Shared helpers: a local CA with signers, a simple PDF, and the independent
+//! validators (pdfsig, pyHanko, qpdf). A missing validator fails the test: run
+//! `scripts/install-validators` and export `PARAF_VENV=$PWD/.venv`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use paraf_core::{Signer, SubjectName};
+use paraf_local::signer::{LocalCa, LocalSigner};
+use paraf_pdf::{Placement, Rect, SignOptions, Stamp};
+use pdf_writer::{Content, Finish, Name, Pdf, Ref, Str};
+
+pub struct Ca {
+    pub dir: tempfile::TempDir,
+    pub signer: LocalSigner,
+    pub root_der: Vec<u8>,
+    pub root_pem: PathBuf,
+}
+
+impl Ca {
+    /// The trust roots to hand to `verify`.
+    pub fn roots(&self) -> Vec<Vec<u8>> {
+        vec![self.root_der.clone()]
+    }
+}
+
+pub const SIGNERS: [(&str, &str, &str, &str); 3] = [
+    (
+        "kasubag",
+        "Asep Sunandar",
+        "198003152005011002",
+        "Kepala Subbagian Umum",
+    ),
+    (
+        "kabag",
+        "Rina Marlina, S.E.",
+        "197512202000032001",
+        "Kepala Bagian Keuangan",
+    ),
+    (
+        "sekretaris",
+        "Dr. H. Dedi Supriadi",
+        "196805171994031003",
+        "Sekretaris",
+    ),
+];
+
+pub async fn ca() -> Ca {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = LocalCa::init(dir.path(), "KPU Provinsi Jawa Barat").expect("CA");
+    let root_pem = dir.path().join("root.pem");
+    std::fs::write(&root_pem, ca.root_pem()).expect("root.pem");
+    let signer = LocalSigner::open(dir.path()).expect("signer");
+    for (id, name, nip, jabatan) in SIGNERS {
+        signer
+            .create_key(
+                id,
+                &SubjectName {
+                    common_name: name.into(),
+                    serial_number: Some(nip.into()),
+                    organizational_unit: Some(jabatan.into()),
+                    email: None,
+                },
+            )
+            .await
+            .expect("create key");
+    }
+    Ca {
+        root_der: ca.root_der().to_vec(),
+        dir,
+        signer,
+        root_pem,
+    }
+}
+
+/// A one-page A4 letter made with pdf-writer (classic xref table).
+pub fn simple_pdf() -> Vec<u8> {
+    let mut pdf = Pdf::new();
+    let (catalog, pages, page, content, font) = (
+        Ref::new(1),
+        Ref::new(2),
+        Ref::new(3),
+        Ref::new(4),
+        Ref::new(5),
+    );
+    pdf.catalog(catalog).pages(pages);
+    pdf.pages(pages).kids([page]).count(1);
+    let mut p = pdf.page(page);
+    p.parent(pages)
+        .media_box(pdf_writer::Rect::new(0.0, 0.0, 595.0, 842.0))
+        .contents(content);
+    p.resources().fonts().pair(Name(b"F1"), font);
+    p.finish();
+    pdf.type1_font(font).base_font(Name(b"Helvetica"));
+    let mut c = Content::new();
+    c.begin_text()
+        .set_font(Name(b"F1"), 14.0)
+        .next_line(72.0, 760.0)
+        .show(Str(b"SURAT TUGAS Nomor 123/PL.01-SD/32/2026"))
+        .end_text();
+    pdf.stream(content, &c.finish());
+    pdf.finish()
+}
+
+pub fn options(i: usize, visible: bool) -> SignOptions {
+    let (_, name, nip, jabatan) = SIGNERS[i];
+    let mut o = SignOptions::invisible(time::OffsetDateTime::now_utc());
+    o.reason = Some("Disetujui".into());
+    o.location = Some("Bandung".into());
+    if visible {
+        let y = 80.0 + 90.0 * i as f32;
+        o.placement = Placement::Visible {
+            rect: Rect {
+                x1: 300.0,
+                y1: y,
+                x2: 560.0,
+                y2: y + 80.0,
+            },
+            stamp: Stamp {
+                name: name.into(),
+                nip: Some(nip.into()),
+                jabatan: Some(jabatan.into()),
+                verification_url: format!("https://paraf.example/verifikasi/{nip}"),
+            },
+        };
+    }
+    o
+}
+
+/// Signs with the first `n` signers in turn; the last one visibly.
+pub async fn sign_n(ca: &Ca, pdf: &[u8], n: usize) -> Vec<u8> {
+    let mut doc = pdf.to_vec();
+    for (i, (key_id, ..)) in SIGNERS.iter().enumerate().take(n) {
+        doc = paraf_pdf::sign(&doc, &ca.signer, key_id, &options(i, i + 1 == n))
+            .await
+            .expect("sign");
+    }
+    doc
+}
+
+fn which(cmd: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(cmd))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A validator's path; panics (fails the test) when it is not installed.
+pub fn tool(cmd: &str) -> PathBuf {
+    if let Some(venv) = std::env::var_os("PARAF_VENV") {
+        let p = Path::new(&venv).join("bin").join(cmd);
+        if p.is_file() {
+            return p;
+        }
+    }
+    // The repository's own venv, as scripts/install-validators makes it.
+    let local = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.venv/bin")
+        .join(cmd);
+    if local.is_file() {
+        return local;
+    }
+    which(cmd).unwrap_or_else(|| {
+        panic!("`{cmd}` not found: run scripts/install-validators and set PARAF_VENV")
+    })
+}
+
+pub struct Output {
+    pub ok: bool,
+    pub text: String,
+}
+
+pub fn run(cmd: &str, args: &[&str]) -> Output {
+    let out = Command::new(tool(cmd))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd}: {e}"));
+    Output {
+        ok: out.status.success(),
+        text: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("write");
+    p.display().to_string()
+}
+
+/// pdfsig's verdict per signature: (signature valid, certificate trusted).
+pub fn pdfsig(ca: &Ca, file: &str) -> (Vec<(bool, bool)>, String) {
+    let nss = ca.dir.path().join("nss");
+    if !nss.exists() {
+        std::fs::create_dir_all(&nss).expect("nss dir");
+        let db = format!("sql:{}", nss.display());
+        let o = run("certutil", &["-N", "-d", &db, "--empty-password"]);
+        assert!(o.ok, "certutil -N: {}", o.text);
+        let pem = ca.root_pem.display().to_string();
+        let o = run(
+            "certutil",
+            &["-A", "-d", &db, "-n", "root", "-t", "C,C,C", "-i", &pem],
+        );
+        assert!(o.ok, "certutil -A: {}", o.text);
+    }
+    let db = format!("sql:{}", nss.display());
+    let o = run("pdfsig", &["-nssdir", &db, file]);
+    // pdfsig exits 0 even on a digest mismatch: the verdict is in the text.
+    let mut sigs = Vec::new();
+    for block in o.text.split("Signature #").skip(1) {
+        sigs.push((
+            block.contains("Signature Validation: Signature is Valid."),
+            block.contains("Certificate Validation: Certificate is Trusted."),
+        ));
+    }
+    (sigs, o.text)
+}
+
+/// pyHanko's lines, one per signature (`NAME:CERTHASH:INTACT:TRUSTED,…`).
+pub fn pyhanko(ca: &Ca, file: &str) -> (Vec<String>, String) {
+    let pem = ca.root_pem.display().to_string();
+    let o = run(
+        "pyhanko",
+        &["sign", "validate", "--trust", &pem, "--trust-replace", file],
+    );
+    let lines = o
+        .text
+        .lines()
+        .filter(|l| l.matches(':').count() >= 2 && !l.starts_with(' '))
+        .map(str::to_owned)
+        .collect();
+    (lines, o.text)
+}
+
+pub fn qpdf_check(file: &str) -> Output {
+    run("qpdf", &["--check", file])
+}

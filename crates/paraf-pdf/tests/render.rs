@@ -1,0 +1,439 @@
+//! Rendered documents checked by independent tools: poppler's `pdftotext` must read back
+//! the Indonesian text (so the ToUnicode maps are right) and `qpdf --check` must find no
+//! damage. These tests fail, not skip, when the tools are missing: install
+//! `poppler-utils` and `qpdf`.
+
+use std::path::Path;
+use std::process::Command;
+
+use paraf_pdf::render::{layouts, render_at, Layout, Letterhead, RenderError, Rendered};
+use serde_json::{json, Value};
+use time::macros::datetime;
+
+const AT: time::OffsetDateTime = datetime!(2026-11-28 14:05 +7);
+
+fn render_layout(layout: &str, data: &Value) -> Rendered {
+    match render_at(layout, data, &Letterhead::kpu_jabar(), AT) {
+        Ok(r) => r,
+        Err(e) => panic!("render failed: {e}"),
+    }
+}
+
+fn write(dir: &Path, name: &str, pdf: &[u8]) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, pdf).unwrap();
+    path
+}
+
+/// The text poppler extracts, whitespace collapsed so wrapped lines compare as prose.
+fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "doc.pdf", pdf);
+    let out = Command::new("pdftotext")
+        .arg("-enc")
+        .arg("UTF-8")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext must be installed (Debian: poppler-utils)");
+    assert!(
+        out.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn qpdf_check(pdf: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "doc.pdf", pdf);
+    let out = Command::new("qpdf")
+        .arg("--check")
+        .arg(&path)
+        .output()
+        .expect("qpdf must be installed (Debian: qpdf)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // qpdf exits 0 when clean, 3 for warnings, 2 for errors: accept only a clean file.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "qpdf --check: {stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("No syntax or stream encoding errors found"),
+        "{stdout}"
+    );
+}
+
+fn assert_contains(text: &str, expected: &[&str]) {
+    for e in expected {
+        assert!(
+            text.contains(e),
+            "expected {e:?} in extracted text:\n{text}"
+        );
+    }
+}
+
+const NIP_SEKRETARIS: &str = "197205141998031004";
+const NIP_PPK: &str = "198003122005012002";
+const NIP_STAF: &str = "199108232019031001";
+
+fn spt_data() -> Value {
+    json!({
+        "nomor": "123/PL.01-SD/32/2026",
+        "tanggal": "2026-11-28",
+        "menimbang": "bahwa dalam rangka supervisi pemutakhiran data pemilih berkelanjutan di kabupaten/kota, perlu menugaskan pegawai Sekretariat KPU Provinsi Jawa Barat.",
+        "dasar": "1. Undang-Undang Nomor 7 Tahun 2017 tentang Pemilihan Umum;\n2. Peraturan KPU Nomor 1 Tahun 2025 tentang Tata Kerja.",
+        "pegawai": [
+            {"nama": "Rina Marlina, S.Sos.", "nip": NIP_PPK, "pangkat": "Penata (III/c)", "jabatan": "Kepala Subbagian Perencanaan"},
+            {"nama": "Asep Saepudin", "nip": NIP_STAF, "pangkat": "Pengatur (II/c)", "jabatan": "Pengelola Data"}
+        ],
+        "untuk": "Melaksanakan supervisi pemutakhiran data pemilih di KPU Kabupaten Garut.",
+        "tempat_tujuan": "Kabupaten Garut",
+        "tanggal_berangkat": "2026-12-01",
+        "tanggal_kembali": "2026-12-03",
+        "penandatangan": {"jabatan": "Sekretaris", "nama": "Dr. H. Ahmad Fauzi, M.Si.", "nip": NIP_SEKRETARIS}
+    })
+}
+
+fn sppd_data() -> Value {
+    json!({
+        "nomor": "124/KU.02-SD/32/2026",
+        "tanggal": "2026-11-28",
+        "ppk": {"nama": "Rina Marlina, S.Sos.", "nip": NIP_PPK},
+        "pegawai": {"nama": "Asep Saepudin", "nip": NIP_STAF, "pangkat": "Pengatur (II/c)", "jabatan": "Pengelola Data"},
+        "tingkat_biaya": "C",
+        "maksud": "Supervisi pemutakhiran data pemilih berkelanjutan",
+        "angkutan": "Kendaraan dinas",
+        "tempat_berangkat": "Bandung",
+        "tempat_tujuan": "Garut",
+        "lama_hari": 3,
+        "tanggal_berangkat": "2026-12-01",
+        "tanggal_kembali": "2026-12-03",
+        "pengikut": null,
+        "anggaran": {"instansi": "Sekretariat KPU Provinsi Jawa Barat", "akun": "524111"},
+        "biaya": [
+            {"uraian": "Uang harian Jawa Barat", "volume": "3 OH", "tarif": 430000, "jumlah": 1290000},
+            {"uraian": "Penginapan", "volume": "2 OM", "tarif": 570000, "jumlah": 1140000},
+            {"uraian": "Transport Bandung–Garut (pergi-pulang)", "volume": "1 PP", "tarif": 320000, "jumlah": 320000}
+        ],
+        "total": 2750000
+    })
+}
+
+fn kuitansi_data() -> Value {
+    json!({
+        "nomor": "KW-0457/2026",
+        "tanggal": "2026-11-28",
+        "tanggal_bayar": "2026-11-30",
+        "tahun_anggaran": 2026,
+        "akun": "524111 — Belanja perjalanan dinas biasa",
+        "jumlah": 1250000,
+        "untuk": "Pembayaran uang harian perjalanan dinas ke KPU Kabupaten Garut",
+        "rincian": [
+            {"uraian": "Uang harian 2 hari × Rp 430.000", "jumlah": 860000},
+            {"uraian": "Transport lokal", "jumlah": 390000}
+        ],
+        "ppk": {"nama": "Rina Marlina, S.Sos.", "nip": NIP_PPK},
+        "bendahara": {"nama": "Dewi Kartika, S.E.", "nip": "198511052010122003"},
+        "penerima": {"nama": "Asep Saepudin", "nip": NIP_STAF}
+    })
+}
+
+fn disposisi_data() -> Value {
+    json!({
+        "nomor_agenda": "0812/2026",
+        "tanggal": "2026-11-28",
+        "surat": {
+            "dari": "KPU Republik Indonesia",
+            "nomor": "1021/PL.02.1-SD/05/2026",
+            "tanggal": "2026-11-25",
+            "diterima": "2026-11-26T02:15:00Z",
+            "sifat": "Segera",
+            "perihal": "Undangan rapat koordinasi “Evaluasi Pemutakhiran Data Pemilih Berkelanjutan”"
+        },
+        "disposisi": [
+            {"dari": "Ketua", "kepada": "Sekretaris", "instruksi": "Tindak lanjuti", "catatan": "Siapkan bahan paparan", "batas_waktu": "2026-11-30"},
+            {"dari": "Sekretaris", "kepada": "Kabag Perencanaan, Data dan Informasi", "instruksi": "Koordinasikan", "catatan": null, "batas_waktu": null}
+        ],
+        "pemberi": {"jabatan": "Sekretaris", "nama": "Dr. H. Ahmad Fauzi, M.Si.", "nip": NIP_SEKRETARIS}
+    })
+}
+
+fn agenda_data() -> Value {
+    json!({
+        "unit": "Sekretariat KPU Provinsi Jawa Barat",
+        "periode": "November 2026",
+        "tanggal": "2026-11-30",
+        "agenda": [
+            {"mulai": "2026-11-02T08:00:00+07:00", "selesai": "2026-11-02T10:00:00+07:00", "kegiatan": "Rapat pleno rekapitulasi daftar pemilih berkelanjutan", "tempat": "Ruang Rapat Utama", "pelaksana": "Ketua dan Anggota", "keterangan": null},
+            {"mulai": "2026-11-10T06:30:00Z", "selesai": "2026-11-10T08:00:00Z", "kegiatan": "Bimbingan teknis tata naskah dinas", "tempat": "Aula", "pelaksana": "Sekretaris", "keterangan": "Daring dan luring"}
+        ],
+        "pelapor": {"jabatan": "Kepala Bagian Umum", "nama": "Hendra Gunawan, S.H.", "nip": "197810092003121002"}
+    })
+}
+
+fn absensi_data(pegawai: usize) -> Value {
+    let rows: Vec<Value> = (0..pegawai)
+        .map(|i| {
+            json!({
+                "nama": format!("Pegawai Nomor {} bin Fulan", i + 1),
+                "nip": NIP_STAF,
+                "hadir": 18, "dl": 2, "izin": 0, "sakit": 1, "cuti": 0, "tl": 3, "psw": 0, "alpa": 0,
+                "persen": 95
+            })
+        })
+        .collect();
+    json!({
+        "unit": "Subbagian Keuangan",
+        "periode": "1–30 November 2026",
+        "hari_kerja": 21,
+        "tanggal": "2026-11-30",
+        "pegawai": rows,
+        "penandatangan": {"jabatan": "Kepala Subbagian Keuangan", "nama": "Dewi Kartika, S.E.", "nip": "198511052010122003"}
+    })
+}
+
+#[test]
+fn a_surat_tugas_reads_back_with_its_number_people_and_signatory() {
+    let out = render_layout(layouts::SPT, &spt_data());
+    qpdf_check(&out.pdf);
+    let text = pdftotext(&out.pdf);
+    assert_contains(
+        &text,
+        &[
+            "KOMISI PEMILIHAN UMUM",
+            "PROVINSI JAWA BARAT",
+            "Telepon (022) 7271213 – Laman",
+            "SURAT TUGAS",
+            "Nomor: 123/PL.01-SD/32/2026",
+            "MEMBERI TUGAS",
+            "Rina Marlina, S.Sos.",
+            "19800312 200501 2 002",
+            "Selasa, 1 Desember 2026 s.d. Kamis, 3 Desember 2026",
+            "Bandung, 28 November 2026",
+            "Dr. H. Ahmad Fauzi, M.Si.",
+            "NIP. 19720514 199803 1 004",
+        ],
+    );
+    assert_eq!(out.pages, 1);
+    let [slot] = out.signature_slots.as_slice() else {
+        panic!("one signature slot expected: {:?}", out.signature_slots)
+    };
+    assert_eq!(slot.role, "penandatangan");
+    assert_eq!(slot.page, 0);
+    let [x0, y0, x1, y1] = slot.rect;
+    assert!(
+        x0 > 297.0 && x1 < 595.0 && y0 > 0.0 && y1 > y0 + 60.0,
+        "{slot:?}"
+    );
+}
+
+#[test]
+fn a_kuitansi_shows_the_amount_in_rupiah_and_in_words_within_typographic_quotes() {
+    let out = render_layout(layouts::KUITANSI, &kuitansi_data());
+    qpdf_check(&out.pdf);
+    let text = pdftotext(&out.pdf);
+    assert_contains(
+        &text,
+        &[
+            "KUITANSI",
+            "Rp 1.250.000",
+            "“satu juta dua ratus lima puluh ribu rupiah”",
+            "524111 — Belanja perjalanan dinas biasa",
+            "2 hari × Rp 430.000",
+            "Rp 860.000",
+            "Lunas dibayar",
+            "30 November 2026",
+            "Yang menerima,",
+        ],
+    );
+    let roles: Vec<&str> = out
+        .signature_slots
+        .iter()
+        .map(|s| s.role.as_str())
+        .collect();
+    assert_eq!(roles, ["ppk", "bendahara", "penerima"]);
+    // Side by side: same height, left to right, not overlapping.
+    let s = &out.signature_slots;
+    assert!(s
+        .windows(2)
+        .all(|w| w[0].rect[1] == w[1].rect[1] && w[0].rect[2] <= w[1].rect[0]));
+}
+
+#[test]
+fn an_sppd_lists_the_trip_and_its_costs_with_a_total_in_words() {
+    let out = render_layout(layouts::SPPD, &sppd_data());
+    qpdf_check(&out.pdf);
+    let text = pdftotext(&out.pdf);
+    assert_contains(
+        &text,
+        &[
+            "SURAT PERINTAH PERJALANAN DINAS",
+            "Pejabat Pembuat Komitmen",
+            "a. 3 (tiga) hari",
+            "Transport Bandung–Garut",
+            "Rp 1.290.000",
+            "Rp 2.750.000",
+            "Terbilang: dua juta tujuh ratus lima puluh ribu rupiah",
+            "Dikeluarkan di Bandung",
+        ],
+    );
+    assert_eq!(out.signature_slots[0].role, "ppk");
+}
+
+#[test]
+fn a_lembar_disposisi_shows_each_instruction_and_the_receipt_time_in_wib() {
+    let out = render_layout(layouts::DISPOSISI, &disposisi_data());
+    qpdf_check(&out.pdf);
+    let text = pdftotext(&out.pdf);
+    assert_contains(
+        &text,
+        &[
+            "LEMBAR DISPOSISI",
+            "1021/PL.02.1-SD/05/2026",
+            "26 November 2026 09:15 WIB",
+            "“Evaluasi Pemutakhiran Data Pemilih Berkelanjutan”",
+            "Tindak lanjuti",
+            "Koordinasikan",
+            "30 November 2026",
+        ],
+    );
+}
+
+#[test]
+fn a_rekap_agenda_is_a_landscape_table_with_wib_times() {
+    let out = render_layout(layouts::REKAP_AGENDA, &agenda_data());
+    qpdf_check(&out.pdf);
+    let text = pdftotext(&out.pdf);
+    assert_contains(
+        &text,
+        &[
+            "REKAPITULASI AGENDA KEGIATAN",
+            "Sekretariat KPU Provinsi Jawa Barat — November 2026",
+            "Senin, 2 November 2026",
+            "08.00–10.00",
+            // 06:30 UTC is 13:30 in Jakarta.
+            "13.30–15.00",
+            "Bimbingan teknis tata naskah dinas",
+        ],
+    );
+    // Landscape: the signature sits right of the portrait page width.
+    assert!(out.signature_slots[0].rect[2] > 600.0);
+}
+
+#[test]
+fn a_long_rekap_absensi_breaks_onto_more_pages_and_repeats_the_header() {
+    let out = render_layout(layouts::REKAP_ABSENSI, &absensi_data(40));
+    qpdf_check(&out.pdf);
+    assert!(out.pages >= 2, "{} pages", out.pages);
+    let text = pdftotext(&out.pdf);
+    assert_contains(
+        &text,
+        &[
+            "REKAPITULASI KEHADIRAN PEGAWAI",
+            "Pegawai Nomor 1 bin Fulan",
+            "Pegawai Nomor 40 bin Fulan",
+            "1–30 November 2026",
+            &format!("Halaman 2 dari {}", out.pages),
+        ],
+    );
+    assert!(text.matches("Tanpa ket.").count() >= 2, "header repeated");
+    let slot = &out.signature_slots[0];
+    assert_eq!(slot.page, out.pages - 1, "signature comes after the table");
+}
+
+#[test]
+fn a_long_paragraph_wraps_and_continues_on_a_second_page() {
+    let sentence = "Pegawai yang ditugaskan wajib melaporkan hasil pelaksanaan tugas secara tertulis kepada pejabat yang memberi tugas paling lambat tujuh hari setelah tugas selesai. ";
+    let layout = r#"{"title": "Uji", "blocks": [{"type": "kop"},
+        {"type": "paragraph", "text": "{{isi}}"},
+        {"type": "paragraph", "text": "AKHIR DOKUMEN"}]}"#;
+    let out = render_layout(layout, &json!({"isi": sentence.repeat(40)}));
+    qpdf_check(&out.pdf);
+    assert!(out.pages >= 2, "{} pages", out.pages);
+    let text = pdftotext(&out.pdf);
+    assert_contains(&text, &["AKHIR DOKUMEN", "Halaman 2 dari"]);
+}
+
+#[test]
+fn a_missing_placeholder_is_an_error_naming_it() {
+    let mut data = spt_data();
+    data["penandatangan"]
+        .as_object_mut()
+        .unwrap()
+        .remove("nama");
+    let err = render_at(layouts::SPT, &data, &Letterhead::kpu_jabar(), AT).unwrap_err();
+    assert!(
+        matches!(&err, RenderError::Missing(p) if p == "penandatangan.nama"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("{{penandatangan.nama}}"), "{err}");
+}
+
+#[test]
+fn every_shipped_layout_parses() {
+    for name in [
+        "spt",
+        "sppd",
+        "kuitansi",
+        "disposisi",
+        "rekap-agenda",
+        "rekap-absensi",
+    ] {
+        let text = layouts::by_name(name).unwrap();
+        if let Err(e) = Layout::from_json(text) {
+            panic!("{name}: {e}");
+        }
+    }
+}
+
+#[test]
+fn the_same_document_renders_to_the_same_bytes() {
+    let a = render_layout(layouts::KUITANSI, &kuitansi_data());
+    let b = render_layout(layouts::KUITANSI, &kuitansi_data());
+    assert_eq!(a.pdf, b.pdf);
+}
+
+#[test]
+fn the_pdf_carries_pdfa_identification_and_an_srgb_output_intent() {
+    let out = render_layout(layouts::SPT, &spt_data());
+    let raw = String::from_utf8_lossy(&out.pdf);
+    assert_contains(
+        &raw,
+        &[
+            "<pdfaid:part>2</pdfaid:part>",
+            "<pdfaid:conformance>B</pdfaid:conformance>",
+            "/GTS_PDFA1",
+            "/FontFile2",
+            "/ToUnicode",
+            "/Producer (paraf)",
+            "/ID [",
+        ],
+    );
+}
+
+/// Writes the shipped layouts to `target/render-samples/` for a human look
+/// (`pdftoppm -png -r 60 ...`); run with `--ignored`.
+#[test]
+#[ignore]
+fn write_samples_for_review() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/render-samples");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, layout, data) in [
+        ("spt", layouts::SPT, spt_data()),
+        ("sppd", layouts::SPPD, sppd_data()),
+        ("kuitansi", layouts::KUITANSI, kuitansi_data()),
+        ("disposisi", layouts::DISPOSISI, disposisi_data()),
+        ("rekap-agenda", layouts::REKAP_AGENDA, agenda_data()),
+        ("rekap-absensi", layouts::REKAP_ABSENSI, absensi_data(40)),
+    ] {
+        let out = render_layout(layout, &data);
+        write(&dir, &format!("{name}.pdf"), &out.pdf);
+    }
+}
