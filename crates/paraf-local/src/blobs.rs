@@ -28,7 +28,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use paraf_core::ports::blobs::{sha256_hex, validate_key};
-use paraf_core::{BlobInfo, BlobPage, Blobs, BlobsError, PutBlob};
+use paraf_core::{BlobInfo, BlobPage, Blobs, BlobsError, Clock, PutBlob, SystemClock};
 use sha2::Sha256;
 use time::OffsetDateTime;
 
@@ -62,6 +62,8 @@ struct Inner {
     /// Writers take it exclusively; `get` takes it shared while it opens the metadata
     /// and the bytes, so it never pairs metadata with bytes about to be removed.
     lock: RwLock<()>,
+    /// Retention and link expiry follow this clock, so they are testable.
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for FolderBlobs {
@@ -78,12 +80,23 @@ impl FolderBlobs {
     /// A store under `root` (created on the first write). Links are
     /// `{link_base_url}/api/v1/files/{token}`, tokens authenticated with `link_secret`.
     pub fn new(root: PathBuf, link_base_url: String, link_secret: [u8; 32]) -> FolderBlobs {
+        Self::with_clock(root, link_base_url, link_secret, Arc::new(SystemClock))
+    }
+
+    /// As [`FolderBlobs::new`], with retention and link expiry judged by `clock`.
+    pub fn with_clock(
+        root: PathBuf,
+        link_base_url: String,
+        link_secret: [u8; 32],
+        clock: Arc<dyn Clock>,
+    ) -> FolderBlobs {
         FolderBlobs {
             inner: Arc::new(Inner {
                 root,
                 link_base_url: link_base_url.trim_end_matches('/').to_owned(),
                 link_secret,
                 lock: RwLock::new(()),
+                clock,
             }),
         }
     }
@@ -183,7 +196,7 @@ impl Inner {
         let paths = self.paths(&blob.key)?;
         validate_metadata(&blob.metadata)?;
         let content_type = content_type(&blob.content_type)?;
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.now();
         if let Some(until) = blob.retain_until {
             // As S3 Object Lock: a retention date must lie in the future.
             if until <= now {
@@ -281,7 +294,7 @@ impl Inner {
         let paths = self.paths(key)?;
         let _guard = self.write_lock()?;
         let info = read_meta(&paths.meta())?.ok_or_else(|| BlobsError::NotFound(key.to_owned()))?;
-        if under_retention(&info, OffsetDateTime::now_utc()) {
+        if under_retention(&info, self.clock.now()) {
             return Err(BlobsError::Retained(key.to_owned()));
         }
         // The metadata goes first: from then on the object is gone as a whole.
@@ -350,7 +363,7 @@ impl Inner {
         self.head(key)?;
         // Rounded up, so a link never lasts shorter than asked.
         let seconds = expires_in.as_secs() + u64::from(expires_in.subsec_nanos() > 0);
-        let expires = OffsetDateTime::now_utc().unix_timestamp() + seconds as i64;
+        let expires = self.clock.now().unix_timestamp() + seconds as i64;
         let payload = format!("{expires}:{key}");
         let tag = self.link_mac(payload.as_bytes())?.finalize().into_bytes();
         Ok(format!(

@@ -5,3 +5,4 @@ pub mod blobs;
 pub mod mailer;
 pub mod signer;
 pub mod table;
+pub mod workflows;

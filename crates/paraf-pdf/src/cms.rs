@@ -284,7 +284,7 @@ pub fn check(contents: &[u8]) -> Result<CmsCheck, CmsError> {
                 .hash_algorithm
                 .as_ref()
                 .is_none_or(|a| a.oid == ID_SHA256);
-            sha256 && id.cert_hash.as_bytes() == leaf_hash.as_slice()
+            sha256 && id.cert_hash.as_bytes() == &leaf_hash[..]
         });
     let has_signing_time_attribute = find_attr(ID_SIGNING_TIME).is_some();
 
