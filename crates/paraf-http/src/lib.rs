@@ -89,6 +89,11 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub org: Org,
     pub auth: Auth,
+    /// Signed documents, their retention and their audit trail.
+    pub archive: paraf_core::archive::Archive,
+    /// The approval and disposition state machines (Step Functions on AWS, the local
+    /// interpreter in `paraf serve`). `None` until wired: workflow routes answer 503.
+    pub workflows: Option<Arc<dyn paraf_core::Workflows>>,
     pub jwt: Arc<JwtKeys>,
     pub config: Arc<HttpConfig>,
     /// Serves `GET /api/v1/files/{token}` when set (local folder blobs); on AWS links go
@@ -109,6 +114,7 @@ impl AppState {
     ) -> Self {
         let org = Org::new(table.clone(), clock.clone());
         let auth = Auth::new(table.clone(), clock.clone());
+        let archive = paraf_core::archive::Archive::new(table.clone(), blobs.clone(), clock.clone());
         let cookie_key = CookieKey::from(&jwt.derive("cookie-signing"));
         AppState {
             table,
@@ -118,11 +124,19 @@ impl AppState {
             clock,
             org,
             auth,
+            archive,
+            workflows: None,
             jwt: Arc::new(jwt),
             config: Arc::new(config),
             file_links: None,
             cookie_key,
         }
+    }
+
+    /// Connects the workflow engine.
+    pub fn with_workflows(mut self, workflows: Arc<dyn paraf_core::Workflows>) -> Self {
+        self.workflows = Some(workflows);
+        self
     }
 
     /// Enables `GET /api/v1/files/{token}`.
