@@ -1,0 +1,1 @@
+//! The sign task: render → sign → archive (documents work).
