@@ -2,7 +2,9 @@
 //! adapters over one data directory, hands them to the library, and stops.
 
 mod admin;
+mod docs_cmd;
 mod runtime;
+mod workflows_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +45,16 @@ enum Command {
     /// The organisation certificate authority.
     #[command(subcommand)]
     Ca(CaCommand),
+    /// Sign PDFs made elsewhere (incremental update) and archive them.
+    Sign(docs_cmd::SignArgs),
+    /// Verify the signatures of PDFs; exit 1 unless every signature is valid.
+    Verify(docs_cmd::VerifyArgs),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(docs_cmd::AuditCommand),
+    /// Check and run the ASL workflow definitions with the local interpreter.
+    #[command(subcommand)]
+    Workflows(workflows_cmd::WorkflowsCommand),
 }
 
 #[derive(clap::Args)]
@@ -124,6 +136,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let rt = Runtime::open(&dir, None).await?;
             admin::run(&rt, cmd).await
         }
+        Command::Sign(args) => docs_cmd::sign(&dir, args).await,
+        Command::Verify(args) => docs_cmd::verify(&dir, args).await,
+        Command::Audit(cmd) => docs_cmd::audit(&dir, cmd).await,
+        Command::Workflows(cmd) => workflows_cmd::run(cmd).await,
         Command::Ca(CaCommand::Cert) => {
             let rt = Runtime::open(&dir, None).await?;
             print!("{}", rt.root_pem());
@@ -206,6 +222,7 @@ async fn serve(dir: &DataDir, args: ServeArgs) -> anyhow::Result<()> {
     )
     .await?;
     let app = paraf_http::router(rt.app_state()?);
+    rt.spawn_workflows();
     // Tests and scripts wait for this exact line.
     println!("paraf listening on {public_url}");
     tracing::info!(%local, data_dir = %dir.root().display(), "serving");

@@ -20,6 +20,9 @@ use paraf_local::blobs::FolderBlobs;
 use paraf_local::mailer::{OutboxMailer, SmtpMailer};
 use paraf_local::signer::{LocalCa, LocalSigner};
 use paraf_local::table::SqliteTable;
+use paraf_local::workflows::{handler_fn, Handlers, LocalWorkflows, TaskContext, TaskError};
+use paraf_tasks::definitions;
+use paraf_tasks::notify::{Invocation, Notifier};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +80,9 @@ pub struct Runtime {
     pub clock: Arc<dyn Clock>,
     pub auth: Auth,
     pub org_name: String,
+    /// The approval and disposition state machines, durable in `table`.
+    pub workflows: LocalWorkflows,
+    pub approvals: paraf_core::approvals::Approvals,
     jwt_pem: String,
     public_url: String,
 }
@@ -232,6 +238,16 @@ impl Runtime {
             .context("cannot read secrets/jwt.pem")?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let auth = Auth::new(table.clone(), clock.clone());
+        let approvals = paraf_core::approvals::Approvals::new(table.clone(), clock.clone());
+        let workflows = build_workflows(
+            table.clone(),
+            clock.clone(),
+            approvals.clone(),
+            mailer.clone(),
+            signer.clone(),
+            blobs.clone(),
+            &public_url,
+        )?;
         Ok(Runtime {
             table,
             blobs,
@@ -240,6 +256,8 @@ impl Runtime {
             clock,
             auth,
             org_name,
+            workflows,
+            approvals,
             jwt_pem,
             public_url,
         })
@@ -268,7 +286,107 @@ impl Runtime {
         )
         .with_file_links(Arc::new(move |token: &str, now| {
             blobs.resolve_link(token, now)
-        }));
+        }))
+        .with_workflows(Arc::new(self.workflows.clone()));
         Ok(state)
     }
+
+    /// Runs the workflow engine in the background (`paraf serve`): due steps, timers, and
+    /// decisions recorded before a crash but not yet handed to their execution.
+    pub fn spawn_workflows(&self) {
+        self.workflows.spawn_worker();
+        let approvals = self.approvals.clone();
+        let wf = self.workflows.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = approvals.redeliver_pending(&wf).await {
+                    tracing::warn!(error = %e, "redelivering approval decisions failed");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+        });
+    }
+}
+
+fn task_error(name: &str, cause: impl std::fmt::Display) -> TaskError {
+    TaskError::new(name, cause.to_string())
+}
+
+/// The local interpreter over the store, with every workflow of `workflows/` (carried in
+/// the binary) and the task handlers their `${…FunctionArn}` resolve to.
+fn build_workflows(
+    table: Arc<SqliteTable>,
+    clock: Arc<dyn Clock>,
+    approvals: paraf_core::approvals::Approvals,
+    mailer: Arc<dyn Mailer>,
+    signer: Arc<LocalSigner>,
+    blobs: Arc<FolderBlobs>,
+    public_url: &str,
+) -> anyhow::Result<LocalWorkflows> {
+    let notifier = Notifier {
+        approvals,
+        mailer,
+        base_url: public_url.to_string(),
+    };
+    let mut handlers = Handlers::new();
+    let n = notifier.clone();
+    handlers.insert(
+        definitions::NOTIFY.into(),
+        handler_fn(move |payload, ctx: TaskContext| {
+            let n = n.clone();
+            async move {
+                n.notify(
+                    payload,
+                    Invocation {
+                        idempotency_key: ctx.idempotency_key,
+                        task_token: ctx.task_token,
+                    },
+                )
+                .await
+                .map_err(|e| task_error(e.name(), &e))
+            }
+        }),
+    );
+    let n = notifier;
+    handlers.insert(
+        definitions::ESCALATE.into(),
+        handler_fn(move |payload, _ctx: TaskContext| {
+            let n = n.clone();
+            async move { n.escalate(payload).await.map_err(|e| task_error(e.name(), &e)) }
+        }),
+    );
+    let table_dyn: Arc<dyn Table> = table.clone();
+    let sign_ctx = paraf_tasks::sign::SignContext {
+        org: paraf_core::Org::new(table_dyn.clone(), clock.clone()),
+        archive: paraf_core::archive::Archive::new(
+            table_dyn.clone(),
+            blobs as Arc<dyn Blobs>,
+            clock.clone(),
+        ),
+        signer: signer as Arc<dyn Signer>,
+        clock: clock.clone(),
+        public_base_url: public_url.to_string(),
+        letterhead: paraf_pdf::render::Letterhead::kpu_jabar(),
+    };
+    handlers.insert(
+        definitions::SIGN.into(),
+        handler_fn(move |payload: serde_json::Value, _ctx: TaskContext| {
+            let ctx = sign_ctx.clone();
+            async move {
+                let input: paraf_tasks::sign::SignTaskInput = serde_json::from_value(payload)
+                    .map_err(|e| task_error(paraf_tasks::sign::ERROR_INVALID, e))?;
+                let out = paraf_tasks::sign::run(&ctx, input)
+                    .await
+                    .map_err(|e| task_error(e.error_name(), &e))?;
+                serde_json::to_value(out).map_err(|e| task_error("Paraf.SignFailed", e))
+            }
+        }),
+    );
+    let wf = LocalWorkflows::new(table_dyn, handlers, clock);
+    let subs = definitions::local_substitutions(|n| wf.state_machine_arn(n));
+    for (name, text) in definitions::definitions() {
+        wf.register(name, text, &subs)
+            .with_context(|| format!("workflow `{name}` does not load"))?;
+    }
+    Ok(wf)
 }

@@ -6,3 +6,4 @@ pub mod blobs;
 pub mod mailer;
 pub mod signer;
 pub mod table;
+pub mod workflows;

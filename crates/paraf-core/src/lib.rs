@@ -4,6 +4,7 @@
 //! Nothing in this crate knows about SQLite, AWS, HTTP or PDF bytes: it is written once
 //! against the ports and runs unchanged on `paraf serve` and on Lambda.
 
+pub mod approvals;
 pub mod archive;
 pub mod audit;
 pub mod auth;

@@ -41,6 +41,8 @@ use crate::{AppState, JWT_AUDIENCE, MAX_BODY_BYTES};
         (name = "org", description = "the organisation, for every signed-in user"),
         (name = "admin", description = "units, employees, delegations (role admin)"),
         (name = "files", description = "time-limited download links"),
+        (name = "archive", description = "signed documents: archive search, download, retention (role archivist), verification, signing an uploaded PDF, the public QR record"),
+        (name = "approvals", description = "approval chains and their human tasks: inbox, decisions, reassignment"),
     )
 )]
 pub struct ApiDoc;
@@ -77,6 +79,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(import_employees))
         .routes(routes!(list_delegations, create_delegation))
         .routes(routes!(file))
+        .merge(crate::documents::api_routes())
+        .merge(crate::inbox::api_routes())
 }
 
 // ---------- views ----------

@@ -19,9 +19,11 @@
 //! ```
 
 pub mod api;
+pub mod documents;
 pub mod error;
 pub mod i18n;
 pub mod identity;
+pub mod inbox;
 pub mod jwt;
 pub mod pages;
 
@@ -166,7 +168,9 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ));
-    let pages = pages::routes().layer(
+    let pages = pages::routes()
+        .merge(documents::page_routes())
+        .merge(inbox::page_routes()).layer(
         ServiceBuilder::new()
             .layer(SetResponseHeaderLayer::if_not_present(
                 header::CONTENT_SECURITY_POLICY,
@@ -214,7 +218,10 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::new(request_id))
                 // Outside the body limit and timeout so their refusals get the API's shape.
                 .layer(axum::middleware::from_fn(error::localize))
-                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+                // The edge admits uploads (PDFs up to 20 MB, refused from Content-Length
+                // above that); extractors keep MAX_BODY_BYTES except on the upload routes,
+                // which raise their own DefaultBodyLimit.
+                .layer(RequestBodyLimitLayer::new(documents::MAX_UPLOAD_BODY_BYTES))
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
                 .layer(tower_http::timeout::TimeoutLayer::with_status_code(
                     axum::http::StatusCode::REQUEST_TIMEOUT,

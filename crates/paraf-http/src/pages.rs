@@ -36,7 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", get(logout_confirm).post(logout))
         .route("/", get(dashboard))
-        .route("/inbox", get(soon))
         .route("/agenda", get(soon))
         .route("/disposisi", get(soon))
         .route("/absensi", get(soon))
@@ -122,7 +121,7 @@ impl Shell {
         }
     }
 
-    fn signed_in(ctx: &Page, state: &AppState, title: &str, current: &str) -> Shell {
+    pub(crate) fn signed_in(ctx: &Page, state: &AppState, title: &str, current: &str) -> Shell {
         let t = ctx.lang.texts();
         let mut nav = vec![
             NavItem {
@@ -156,6 +155,13 @@ impl Shell {
                 current: false,
             },
         ];
+        for (href, label) in crate::documents::nav_items(ctx.lang, &ctx.id.0) {
+            nav.push(NavItem {
+                href,
+                label,
+                current: false,
+            });
+        }
         if ctx.id.0.has(Role::Admin) {
             nav.push(NavItem {
                 href: "/admin/employees",
@@ -224,7 +230,7 @@ impl FromRequestParts<AppState> for Page {
 
 impl Page {
     /// The 403 page when the form's CSRF token is missing or wrong.
-    fn csrf_refusal(&self, sent: &str) -> Option<Response> {
+    pub(crate) fn csrf_refusal(&self, sent: &str) -> Option<Response> {
         if same_token(sent, &self.csrf) {
             None
         } else {
@@ -266,7 +272,7 @@ fn flash(jar: SignedCookieJar, code: &'static str) -> SignedCookieJar {
     )
 }
 
-fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+pub(crate) fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {

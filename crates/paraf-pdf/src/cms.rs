@@ -147,6 +147,17 @@ pub fn signed_data(
     chain: &[Vec<u8>],
     signature: &[u8],
 ) -> Result<Vec<u8>, CmsError> {
+    signed_data_with_timestamp(attrs, chain, signature, None)
+}
+
+/// Like [`signed_data`], with an RFC 3161 `timestamp_token` (DER, over the SHA-256 of
+/// `signature`) as the unsigned attribute `id-aa-signatureTimeStampToken`.
+pub fn signed_data_with_timestamp(
+    attrs: PreparedAttributes,
+    chain: &[Vec<u8>],
+    signature: &[u8],
+    timestamp_token: Option<&[u8]>,
+) -> Result<Vec<u8>, CmsError> {
     let certs = chain
         .iter()
         .map(|c| {
@@ -163,6 +174,16 @@ pub fn signed_data(
     p256::ecdsa::Signature::from_der(signature).map_err(|_| {
         CmsError::Structure("the signer did not return a DER ECDSA signature".into())
     })?;
+    let unsigned_attrs = match timestamp_token {
+        None => None,
+        Some(token) => Some(
+            SetOfVec::try_from(vec![attribute(
+                crate::tsp::ID_AA_SIGNATURE_TIME_STAMP_TOKEN,
+                Any::from_der(token).map_err(structure)?,
+            )?])
+            .map_err(structure)?,
+        ),
+    };
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
@@ -173,7 +194,7 @@ pub fn signed_data(
         signed_attrs: Some(attrs.attrs),
         signature_algorithm: alg(ECDSA_WITH_SHA256),
         signature: OctetString::new(signature.to_vec()).map_err(structure)?,
-        unsigned_attrs: None,
+        unsigned_attrs,
     };
     let sd = SignedData {
         version: CmsVersion::V1,
@@ -209,6 +230,10 @@ pub struct CmsCheck {
     pub has_signing_time_attribute: bool,
     /// The signer's certificate first, then the other embedded certificates (DER).
     pub certificates: Vec<Vec<u8>>,
+    /// The signature value (DER ECDSA): what a signature time-stamp stamps.
+    pub signature_value: Vec<u8>,
+    /// The unsigned `id-aa-signatureTimeStampToken` attribute's token (DER), if any.
+    pub timestamp_token: Option<Vec<u8>>,
 }
 
 /// Parses a DER CMS ContentInfo (trailing zero padding from the `/Contents` hole is
@@ -306,12 +331,23 @@ pub fn check(contents: &[u8]) -> Result<CmsCheck, CmsError> {
             certificates.push(d);
         }
     }
+    let timestamp_token = si
+        .unsigned_attrs
+        .as_ref()
+        .and_then(|a| {
+            a.iter()
+                .find(|a| a.oid == crate::tsp::ID_AA_SIGNATURE_TIME_STAMP_TOKEN)
+        })
+        .and_then(|a| a.values.iter().next())
+        .and_then(|v| v.to_der().ok());
     Ok(CmsCheck {
         message_digest,
         signature_valid,
         signing_certificate_v2,
         has_signing_time_attribute,
         certificates,
+        signature_value: si.signature.as_bytes().to_vec(),
+        timestamp_token,
     })
 }
 

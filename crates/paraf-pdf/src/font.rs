@@ -27,9 +27,10 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, UnicodeCmap};
-use pdf_writer::{Filter, Finish, Name, Pdf, Rect, Ref, Str};
+use pdf_writer::{Chunk, Filter, Finish, Name, Rect, Ref, Str};
 use sha2::{Digest, Sha256};
 use subsetter::GlyphRemapper;
 use ttf_parser::{Face, GlyphId};
@@ -201,8 +202,22 @@ impl EmbeddedFont {
 
     /// Write the Type0 font dictionary at `font_ref` and its descendant font, descriptor,
     /// ToUnicode CMap and subset font program at refs taken from `next`. Call after all
-    /// text has been encoded.
-    pub fn write(&self, pdf: &mut Pdf, font_ref: Ref, next: &mut Ref) -> Result<(), FontError> {
+    /// text has been encoded. Takes a [`Chunk`], so a `&mut Pdf` works as well.
+    pub fn write(&self, chunk: &mut Chunk, font_ref: Ref, next: &mut Ref) -> Result<(), FontError> {
+        for (_, object) in self.write_objects(font_ref, next)? {
+            chunk.extend(&object);
+        }
+        Ok(())
+    }
+
+    /// Like [`write`](Self::write), but one chunk per object, so a writer that keeps
+    /// its own cross-reference table (the incremental update of a signature) knows
+    /// where each object starts.
+    pub fn write_objects(
+        &self,
+        font_ref: Ref,
+        next: &mut Ref,
+    ) -> Result<Vec<(Ref, Chunk)>, FontError> {
         let name = self.kind.postscript_name();
         let cid_ref = next.bump();
         let descriptor_ref = next.bump();
@@ -212,13 +227,15 @@ impl EmbeddedFont {
         let base_font = format!("{}+{}", self.subset_tag(), name);
         let base_font = Name(base_font.as_bytes());
 
-        pdf.type0_font(font_ref)
+        let mut font = Chunk::new();
+        font.type0_font(font_ref)
             .base_font(base_font)
             .encoding_predefined(Name(b"Identity-H"))
             .descendant_font(cid_ref)
             .to_unicode(cmap_ref);
 
-        let mut cid = pdf.cid_font(cid_ref);
+        let mut cid_chunk = Chunk::new();
+        let mut cid = cid_chunk.cid_font(cid_ref);
         cid.subtype(CidFontType::Type2)
             .base_font(base_font)
             .system_info(IDENTITY)
@@ -239,7 +256,9 @@ impl EmbeddedFont {
             flags |= FontFlags::ITALIC;
         }
         let weight = self.face.weight().to_number();
-        pdf.font_descriptor(descriptor_ref)
+        let mut descriptor = Chunk::new();
+        descriptor
+            .font_descriptor(descriptor_ref)
             .name(base_font)
             .flags(flags)
             .bbox(Rect::new(
@@ -269,18 +288,57 @@ impl EmbeddedFont {
             }
         }
         let cmap = cmap.finish();
-        pdf.cmap(cmap_ref, &cmap);
+        let mut cmap_chunk = Chunk::new();
+        cmap_chunk.cmap(cmap_ref, &cmap);
 
-        let program = subsetter::subset(self.kind.data(), 0, &self.remapper)
-            .map_err(|e| FontError::Subset(name, e.to_string()))?;
-        let packed = miniz_oxide::deflate::compress_to_vec_zlib(&program, 6);
-        pdf.stream(file_ref, &packed)
+        let (program_len, packed) = self.program()?;
+        let mut file = Chunk::new();
+        file.stream(file_ref, &packed)
             .filter(Filter::FlateDecode)
             .pair(
                 Name(b"Length1"),
-                i32::try_from(program.len()).unwrap_or(i32::MAX),
+                i32::try_from(program_len).unwrap_or(i32::MAX),
             );
-        Ok(())
+        Ok(vec![
+            (font_ref, font),
+            (cid_ref, cid_chunk),
+            (descriptor_ref, descriptor),
+            (cmap_ref, cmap_chunk),
+            (file_ref, file),
+        ])
+    }
+}
+
+/// Recently made font programs: (face, original glyph ids in subset order) → (length,
+/// zlib-compressed subset). Subsetting and compressing cost milliseconds, and the same
+/// official's stamp or the same layout shows the same glyphs again and again.
+type ProgramCache = Vec<((FontFace, Vec<u16>), (usize, Arc<Vec<u8>>))>;
+static PROGRAMS: Mutex<ProgramCache> = Mutex::new(Vec::new());
+const PROGRAMS_KEPT: usize = 64;
+
+impl EmbeddedFont {
+    /// The subset font program: its length and its zlib-compressed bytes.
+    fn program(&self) -> Result<(usize, Arc<Vec<u8>>), FontError> {
+        let key = (self.kind, self.remapper.remapped_gids().collect::<Vec<_>>());
+        // A poisoned lock only means another thread panicked mid-update of a cache.
+        let cached = |cache: &ProgramCache| {
+            cache
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| (v.0, Arc::clone(&v.1)))
+        };
+        if let Some(hit) = cached(&PROGRAMS.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(hit);
+        }
+        let program = subsetter::subset(self.kind.data(), 0, &self.remapper)
+            .map_err(|e| FontError::Subset(self.kind.postscript_name(), e.to_string()))?;
+        let packed = Arc::new(miniz_oxide::deflate::compress_to_vec_zlib(&program, 6));
+        let mut cache = PROGRAMS.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= PROGRAMS_KEPT {
+            cache.remove(0);
+        }
+        cache.push((key, (program.len(), Arc::clone(&packed))));
+        Ok((program.len(), packed))
     }
 }
 
@@ -316,6 +374,7 @@ mod tests {
 
     #[test]
     fn a_subset_font_is_much_smaller_than_the_whole_font() {
+        use pdf_writer::Pdf;
         let mut font = EmbeddedFont::new(FontFace::Regular).unwrap();
         font.encode("Surat Tugas");
         let mut pdf = Pdf::new();

@@ -54,6 +54,34 @@
 //! #     pdf.finish()
 //! # }
 //! ```
+//!
+//! ## Time-stamps (PAdES B-T)
+//!
+//! [`sign_with_timestamp`] adds an RFC 3161 signature time-stamp from a time-stamping
+//! authority (TSA). The TSA URL is the caller's configuration, not this crate's: the
+//! caller passes a closure that POSTs the DER request to its URL and returns the body
+//! of the answer, which is then checked here (status, nonce, imprint, TSA signature).
+//! paraf's composition roots read it from `PARAF_TSA_URL` (unset: no time-stamp), for
+//! example with reqwest:
+//!
+//! ```ignore
+//! let url = std::env::var("PARAF_TSA_URL")?; // e.g. http://timestamp.example/tsa
+//! let http = reqwest::Client::new();
+//! let signed = paraf_pdf::sign_with_timestamp(&pdf, &signer, "siti", &options, |query| {
+//!     let req = http
+//!         .post(&url)
+//!         .header("Content-Type", paraf_pdf::tsp::QUERY_CONTENT_TYPE)
+//!         .body(query);
+//!     async move { req.send().await?.error_for_status()?.bytes().await.map(|b| b.to_vec()) }
+//! })
+//! .await?;
+//! ```
+//!
+//! With a signer that is not a [`paraf_core::Signer`]: [`prepare`], sign
+//! [`PreparedSignature::digest_to_sign`], send [`timestamp_request`]`(&signature)` to
+//! the TSA, check the answer with [`tsp::TimestampRequest::token_from_response`], then
+//! [`PreparedSignature::finish_with_timestamp`]. [`verify`] reports the TSA's time in
+//! [`SignatureReport::timestamp`]; pass the TSA's root among the trust roots.
 
 pub mod cms;
 pub mod font;
@@ -61,9 +89,13 @@ pub mod pdf;
 pub mod render;
 pub mod sign;
 pub mod stamp;
+pub mod tsp;
 pub mod verify;
 
 pub use pdf::PdfError;
-pub use sign::{prepare, sign, Placement, PreparedSignature, Rect, SignError, SignOptions};
+pub use sign::{
+    prepare, sign, sign_with_timestamp, timestamp_request, Placement, PreparedSignature, Rect,
+    SignError, SignOptions,
+};
 pub use stamp::Stamp;
-pub use verify::{verify, Modification, Report, SignatureReport, VerifyError};
+pub use verify::{verify, Modification, Report, SignatureReport, TimestampReport, VerifyError};

@@ -13,10 +13,15 @@ use time::OffsetDateTime;
 use crate::cms::{self, CmsError, PreparedAttributes};
 use crate::pdf::{write_dict, write_object, Dict, Document, ObjRef, Object, PdfError, XrefKind};
 use crate::stamp::{self, Stamp};
+use crate::tsp::{TimestampRequest, TspError};
 
 /// Bytes reserved for the CMS by default: a P-256 signature with a two-certificate
-/// chain is about 1.5 KB; the rest leaves room for longer chains and a timestamp later.
+/// chain is about 1.5 KB; the rest leaves room for longer chains.
 pub const DEFAULT_CONTENTS_SIZE: usize = 16 * 1024;
+
+/// Bytes reserved by [`sign_with_timestamp`] when the options keep the default: a
+/// time-stamp token brings the TSA's own certificate chain (2–6 KB with RSA chains).
+pub const TIMESTAMPED_CONTENTS_SIZE: usize = 32 * 1024;
 
 /// A rectangle in page coordinates (points, origin bottom left).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,6 +88,8 @@ pub enum SignError {
     ContentsTooSmall { needed: usize, reserved: usize },
     #[error("invalid signing options: {0}")]
     Options(String),
+    #[error("time-stamp: {0}")]
+    Timestamp(#[from] TspError),
 }
 
 /// A PDF with its signature revision appended and a hole for the CMS: hand
@@ -103,13 +110,25 @@ impl PreparedSignature {
 
     /// Puts the CMS with `signature` (DER ECDSA) into the hole: the signed PDF.
     pub fn finish(self, signature: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.finish_with_timestamp(signature, None)
+    }
+
+    /// Like [`finish`](Self::finish), with an RFC 3161 time-stamp token (DER
+    /// `TimeStampToken`) over the signature value, for PAdES B-T: ask the TSA with
+    /// [`timestamp_request`] for `signature`, check its answer with
+    /// [`TimestampRequest::token_from_response`], then hand the token here.
+    pub fn finish_with_timestamp(
+        self,
+        signature: &[u8],
+        timestamp_token: Option<&[u8]>,
+    ) -> Result<Vec<u8>, SignError> {
         let PreparedSignature {
             mut bytes,
             hole,
             attrs,
             chain,
         } = self;
-        let der = cms::signed_data(attrs, &chain, signature)?;
+        let der = cms::signed_data_with_timestamp(attrs, &chain, signature, timestamp_token)?;
         let hexed = hex::encode_upper(der);
         let room = hole.len() - 2;
         if hexed.len() > room {
@@ -121,6 +140,12 @@ impl PreparedSignature {
         bytes[hole.start + 1..hole.start + 1 + hexed.len()].copy_from_slice(hexed.as_bytes());
         Ok(bytes)
     }
+}
+
+/// The time-stamp request for a signature value (DER ECDSA): its SHA-256, a fresh
+/// random nonce, and a request for the TSA's certificate.
+pub fn timestamp_request(signature: &[u8]) -> Result<TimestampRequest, SignError> {
+    Ok(TimestampRequest::new(signature, rand::random())?)
 }
 
 /// Signs `pdf` with the signer's key `key_id`: one more incremental revision.
@@ -136,6 +161,46 @@ pub async fn sign(
         .sign_digest(key_id, &prepared.digest_to_sign())
         .await?;
     prepared.finish(&signature)
+}
+
+/// Signs like [`sign`] and adds an RFC 3161 signature time-stamp (PAdES B-T).
+///
+/// `tsa` is the caller's HTTP client bound to its TSA URL: it gets the DER
+/// `TimeStampReq` and must `POST` it with `Content-Type: application/timestamp-query`
+/// ([`crate::tsp::QUERY_CONTENT_TYPE`]) and return the response body. paraf-pdf does
+/// no I/O itself; the answer's status, nonce, imprint and TSA signature are checked
+/// here. With the default reservation, [`TIMESTAMPED_CONTENTS_SIZE`] bytes are reserved.
+pub async fn sign_with_timestamp<F, Fut, E>(
+    pdf: &[u8],
+    signer: &dyn Signer,
+    key_id: &str,
+    options: &SignOptions,
+    tsa: F,
+) -> Result<Vec<u8>, SignError>
+where
+    F: FnOnce(Vec<u8>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<u8>, E>>,
+    E: std::fmt::Display,
+{
+    let chain = signer.chain(key_id).await?.chain;
+    let prepared = if options.contents_size == DEFAULT_CONTENTS_SIZE {
+        let options = SignOptions {
+            contents_size: TIMESTAMPED_CONTENTS_SIZE,
+            ..options.clone()
+        };
+        prepare(pdf, &chain, &options)?
+    } else {
+        prepare(pdf, &chain, options)?
+    };
+    let signature = signer
+        .sign_digest(key_id, &prepared.digest_to_sign())
+        .await?;
+    let request = timestamp_request(&signature)?;
+    let response = tsa(request.to_der().to_vec())
+        .await
+        .map_err(|e| TspError::Transport(e.to_string()))?;
+    let token = request.token_from_response(&response)?;
+    prepared.finish_with_timestamp(&signature, Some(&token))
 }
 
 /// Appends the signature revision for the certificate `chain` (DER, leaf first) and
@@ -270,20 +335,45 @@ pub fn prepare(
                 return Err(SignError::Options("the stamp rectangle is empty".into()));
             }
             let ap_ref = w.alloc();
-            let (content, resources) =
-                stamp::appearance(stamp, options.signing_time, width, height);
+            let look = stamp::appearance(stamp, options.signing_time, width, height)
+                .map_err(|e| SignError::Options(e.to_string()))?;
+            let (regular_ref, bold_ref) = (w.alloc(), w.alloc());
+            // The fonts' other objects take numbers after everything else in this
+            // revision; `Writer::next` follows them.
+            let mut next = pdf_writer::Ref::new(pdf_ref_num(w.next)?);
+            let mut objects = look
+                .regular
+                .write_objects(
+                    pdf_writer::Ref::new(pdf_ref_num(regular_ref.num)?),
+                    &mut next,
+                )
+                .map_err(|e| SignError::Options(e.to_string()))?;
+            objects.extend(
+                look.bold
+                    .write_objects(pdf_writer::Ref::new(pdf_ref_num(bold_ref.num)?), &mut next)
+                    .map_err(|e| SignError::Options(e.to_string()))?,
+            );
+            w.next = u32::try_from(next.get())
+                .map_err(|_| PdfError::TooComplex("object numbers".into()))?;
+            for (r, chunk) in &objects {
+                let num = u32::try_from(r.get())
+                    .map_err(|_| PdfError::TooComplex("object numbers".into()))?;
+                w.offsets.push((ObjRef { num, gen: 0 }, w.out.len()));
+                w.out.extend_from_slice(chunk.as_bytes());
+            }
+            let content = miniz_oxide::deflate::compress_to_vec_zlib(&look.content, 6);
             w.begin(ap_ref);
             w.out.extend_from_slice(
                 format!(
-                    "<</Type/XObject/Subtype/Form/BBox[0 0 {} {}]/Resources ",
+                    "<</Type/XObject/Subtype/Form/BBox[0 0 {} {}]/Resources<</Font<</F1 {} 0 R/F2 {} 0 R>>/ProcSet[/PDF/Text]>>/Filter/FlateDecode/Length {}>>\nstream\n",
                     stamp::n(width),
-                    stamp::n(height)
+                    stamp::n(height),
+                    regular_ref.num,
+                    bold_ref.num,
+                    content.len()
                 )
                 .as_bytes(),
             );
-            w.out.extend_from_slice(&resources);
-            w.out
-                .extend_from_slice(format!("/Length {}>>\nstream\n", content.len()).as_bytes());
             w.out.extend_from_slice(&content);
             w.out.extend_from_slice(b"\nendstream");
             w.end();
@@ -386,6 +476,11 @@ pub fn prepare(
         attrs,
         chain: chain.to_vec(),
     })
+}
+
+/// pdf-writer numbers objects with `i32`; ours are below 8 000 000 plus a few.
+fn pdf_ref_num(num: u32) -> Result<i32, SignError> {
+    i32::try_from(num).map_err(|_| PdfError::TooComplex("object numbers".into()).into())
 }
 
 /// Wide enough for four 10-digit numbers; the real values are padded with spaces.

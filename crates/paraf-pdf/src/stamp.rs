@@ -4,6 +4,8 @@
 
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::font::{EmbeddedFont, FontError, FontFace};
+
 /// What a visible stamp shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stamp {
@@ -19,49 +21,39 @@ pub struct Stamp {
 
 /// WIB, UTC+7: all dates in paraf are WIB.
 pub(crate) fn wib() -> UtcOffset {
-    // 7 hours is always a valid offset; the fallback is never taken.
-    UtcOffset::from_hms(7, 0, 0).unwrap_or(UtcOffset::UTC)
+    paraf_core::WIB
 }
 
-const MONTHS: [&str; 12] = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-];
-
-/// "28 November 2026 14:05 WIB".
+/// "28 November 2026 14:05 WIB" (kept for callers; the wording lives in
+/// [`paraf_core::format::waktu_wib`]).
 pub fn format_wib(t: OffsetDateTime) -> String {
-    let t = t.to_offset(wib());
-    format!(
-        "{} {} {} {:02}:{:02} WIB",
-        t.day(),
-        MONTHS[usize::from(u8::from(t.month())) - 1],
-        t.year(),
-        t.hour(),
-        t.minute()
-    )
+    paraf_core::format::waktu_wib(t)
 }
 
-/// Builds the appearance stream content for a `width` × `height` stamp and the
-/// resource dictionary it needs (as PDF source).
+/// The QR code's quiet zone, in modules, as ISO/IEC 18004 asks: readers need it to find
+/// the finder patterns when the stamp sits on a busy page.
+pub const QR_QUIET_ZONE: usize = 4;
+
+/// A stamp's appearance stream and the fonts it shows, resource names `/F1` (regular)
+/// and `/F2` (bold). The fonts must be written into the same revision.
+pub(crate) struct Appearance {
+    pub content: Vec<u8>,
+    pub regular: EmbeddedFont,
+    pub bold: EmbeddedFont,
+}
+
+/// Builds the appearance stream for a `width` × `height` stamp.
 pub(crate) fn appearance(
     stamp: &Stamp,
     signed_at: OffsetDateTime,
     width: f32,
     height: f32,
-) -> (Vec<u8>, Vec<u8>) {
+) -> Result<Appearance, FontError> {
+    let mut regular = EmbeddedFont::new(FontFace::Regular)?;
+    let mut bold = EmbeddedFont::new(FontFace::Bold)?;
     let mut c = String::new();
     let pad = (height * 0.06).clamp(1.0, 6.0);
-    // White background and a thin border, so the QR code has its quiet zone on any page.
+    // White background and a thin border: the QR code's quiet zone is white on any page.
     c.push_str(&format!(
         "q 1 g 0 0 {w} {h} re f 0.2 G 0.5 w 0.25 0.25 {w2} {h2} re S Q\n",
         w = n(width),
@@ -70,23 +62,26 @@ pub(crate) fn appearance(
         h2 = n(height - 0.5)
     ));
 
-    // QR code on the left, as large as the height allows.
-    let qr_side = (height - 2.0 * pad).min(width * 0.4).max(0.0);
+    // QR code on the left, as large as the height allows, its quiet zone included.
+    let mut qr_side = 0.0;
     if let Ok(code) = qrcode::QrCode::with_error_correction_level(
         stamp.verification_url.as_bytes(),
         qrcode::EcLevel::M,
     ) {
         let modules = code.width();
         let colors = code.to_colors();
-        if modules > 0 && qr_side > 0.0 {
-            let m = qr_side / modules as f32;
-            let y0 = (height - qr_side) / 2.0;
+        let side = (height - 1.0).min(width * 0.45).max(0.0);
+        if modules > 0 && side > 0.0 {
+            qr_side = side;
+            let m = side / (modules + 2 * QR_QUIET_ZONE) as f32;
+            let x0 = 0.5 + QR_QUIET_ZONE as f32 * m;
+            let y0 = (height - side) / 2.0 + QR_QUIET_ZONE as f32 * m;
             c.push_str("q 0 g\n");
             for (i, color) in colors.iter().enumerate() {
                 if *color == qrcode::Color::Dark {
                     let (col, row) = (i % modules, i / modules);
                     // Row 0 is the top of the symbol; PDF y grows upwards.
-                    let x = pad + col as f32 * m;
+                    let x = x0 + col as f32 * m;
                     let y = y0 + (modules - 1 - row) as f32 * m;
                     c.push_str(&format!("{} {} {} {} re\n", n(x), n(y), n(m), n(m)));
                 }
@@ -95,68 +90,56 @@ pub(crate) fn appearance(
         }
     }
 
-    let mut lines = vec!["Ditandatangani secara elektronik".to_string()];
-    lines.push(stamp.name.clone());
+    // (text, bold)
+    let mut lines = vec![("Ditandatangani secara elektronik".to_string(), false)];
+    lines.push((stamp.name.clone(), true));
     if let Some(nip) = &stamp.nip {
-        lines.push(format!("NIP {nip}"));
+        lines.push((format!("NIP {nip}"), false));
     }
     if let Some(j) = &stamp.jabatan {
-        lines.push(j.clone());
+        lines.push((j.clone(), false));
     }
-    lines.push(format_wib(signed_at));
-    let text_x = pad * 2.0 + qr_side;
+    lines.push((format_wib(signed_at), false));
+    let text_x = (qr_side + 0.5).max(pad) + pad * 0.5;
     let text_w = (width - text_x - pad).max(1.0);
-    // Helvetica averages about 0.55 em per character: shrink to fit width and height.
-    let longest = lines
+    // Measured widths at 1 pt: the largest size at which every line fits.
+    let widest = lines
         .iter()
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(1)
-        .max(1) as f32;
-    let size = (text_w / (longest * 0.55))
-        .min((height - 2.0 * pad) / (lines.len() as f32 * 1.25))
+        .map(|(l, b)| {
+            if *b {
+                bold.measure(l, 1.0)
+            } else {
+                regular.measure(l, 1.0)
+            }
+        })
+        .fold(0.0f32, f32::max)
+        .max(0.01);
+    let size = (text_w / widest)
+        .min((height - 2.0 * pad) / (lines.len() as f32 * 1.2))
         .clamp(2.0, 10.0);
-    let leading = size * 1.25;
-    let block = leading * lines.len() as f32;
-    let mut y = (height + block) / 2.0 - size;
-    for line in &lines {
-        draw_text(&mut c, text_x, y, size, line);
+    let leading = size * 1.2;
+    let block = leading * (lines.len() as f32 - 1.0) + regular.cap_height(size);
+    let mut y = (height + block) / 2.0 - regular.cap_height(size);
+    for (line, is_bold) in &lines {
+        let (font, glyphs) = if *is_bold {
+            ("F2", bold.encode(line))
+        } else {
+            ("F1", regular.encode(line))
+        };
+        c.push_str(&format!(
+            "BT /{font} {} Tf {} {} Td <{}> Tj ET\n",
+            n(size),
+            n(text_x),
+            n(y),
+            hex::encode_upper(glyphs)
+        ));
         y -= leading;
     }
-
-    let resources = b"<</Font<</Helv<</Type/Font/Subtype/Type1/BaseFont/Helvetica/Encoding/WinAnsiEncoding>>>>/ProcSet[/PDF/Text]>>".to_vec();
-    (c.into_bytes(), resources)
-}
-
-/// Draws one line of text. The only place that knows the font: switching to the
-/// embedded TrueType font means changing this function and the resources above.
-fn draw_text(out: &mut String, x: f32, y: f32, size: f32, text: &str) {
-    out.push_str(&format!(
-        "BT /Helv {} Tf {} {} Td <{}> Tj ET\n",
-        n(size),
-        n(x),
-        n(y),
-        hex::encode_upper(win_ansi(text))
-    ));
-}
-
-/// WinAnsiEncoding: Latin-1 plus a few typographic characters; others become '?'.
-fn win_ansi(s: &str) -> Vec<u8> {
-    s.chars()
-        .map(|ch| match ch {
-            ' '..='~' => ch as u8,
-            '\u{a0}'..='\u{ff}' => ch as u32 as u8,
-            '\u{2013}' => 0x96,
-            '\u{2014}' => 0x97,
-            '\u{2018}' => 0x91,
-            '\u{2019}' => 0x92,
-            '\u{201c}' => 0x93,
-            '\u{201d}' => 0x94,
-            '\u{2022}' => 0x95,
-            '\u{20ac}' => 0x80,
-            _ => b'?',
-        })
-        .collect()
+    Ok(Appearance {
+        content: c.into_bytes(),
+        regular,
+        bold,
+    })
 }
 
 /// A number for content streams: two decimals, no exponent.
@@ -181,7 +164,18 @@ mod tests {
     }
 
     #[test]
-    fn non_latin_characters_become_question_marks_in_win_ansi() {
-        assert_eq!(win_ansi("é€→"), vec![0xe9, 0x80, b'?']);
+    fn a_name_with_latin_accents_is_drawn_with_its_own_glyphs() {
+        let stamp = Stamp {
+            name: "Ŝtefan Čapek Ñúñez".into(),
+            nip: None,
+            jabatan: None,
+            verification_url: "https://paraf.example/v/1".into(),
+        };
+        let t = time::macros::datetime!(2026-11-28 07:05 UTC);
+        assert!(appearance(&stamp, t, 260.0, 80.0).is_ok());
+        let mut bold = EmbeddedFont::new(FontFace::Bold).unwrap();
+        let question = bold.encode("?");
+        let name = bold.encode(&stamp.name);
+        assert!(name.chunks(2).all(|g| g != question.as_slice()));
     }
 }

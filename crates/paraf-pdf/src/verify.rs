@@ -56,18 +56,48 @@ pub struct SignatureReport {
     /// The signing certificate was valid at `/M`.
     pub certificate_valid_at_signing_time: bool,
     pub modification: Modification,
+    /// The RFC 3161 signature time-stamp, when the signature carries one (PAdES B-T).
+    pub timestamp: Option<TimestampReport>,
     /// Human-readable reasons for every failed check.
     pub problems: Vec<String>,
 }
 
+/// A signature time-stamp: when a time-stamping authority saw the signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimestampReport {
+    /// The TSA's `genTime`: the signature existed at this time (unlike `/M`, which is
+    /// only claimed by the signer).
+    pub time: OffsetDateTime,
+    /// Subject CN of the TSA's certificate.
+    pub tsa_name: Option<String>,
+    /// The token stamps this signature's value (SHA-256 imprint).
+    pub imprint_ok: bool,
+    /// The TSA's signature over the token verifies.
+    pub signature_ok: bool,
+    /// The TSA's certificate allows time-stamping and chains to one of the trust roots.
+    pub trusted: bool,
+}
+
+impl TimestampReport {
+    /// Intact, for this signature, and from a trusted TSA.
+    pub fn is_valid(&self) -> bool {
+        self.imprint_ok && self.signature_ok && self.trusted
+    }
+}
+
 impl SignatureReport {
-    /// Intact, trusted, and nothing but signatures added after it.
+    /// Intact, trusted, nothing but signatures added after it, and its time-stamp (if
+    /// it has one) intact and trusted too.
     pub fn is_valid(&self) -> bool {
         self.byte_range_ok
             && self.digest_ok
             && self.signature_ok
             && self.trusted
             && !matches!(self.modification, Modification::ContentChanged(_))
+            && self
+                .timestamp
+                .as_ref()
+                .is_none_or(TimestampReport::is_valid)
     }
 }
 
@@ -217,6 +247,7 @@ fn check_signature(
         trusted: false,
         certificate_valid_at_signing_time: false,
         modification: Modification::ContentChanged(vec!["not checked".into()]),
+        timestamp: None,
         problems: Vec::new(),
     };
     let Some(XrefEntry::Offset(off, _)) = doc.xref.get(&sig_ref.num).copied() else {
@@ -312,6 +343,15 @@ fn check_signature(
                         .push("the certificate does not chain to a trusted root".into());
                 }
                 let v = &leaf.tbs_certificate.validity;
+                if let Some(token) = &c.timestamp_token {
+                    r.timestamp = check_timestamp(
+                        token,
+                        &c.signature_value,
+                        roots,
+                        root_ders,
+                        &mut r.problems,
+                    );
+                }
                 r.certificate_valid_at_signing_time = r.signing_time.is_some_and(|t| {
                     let t = t.unix_timestamp();
                     let nb = v.not_before.to_unix_duration().as_secs() as i64;
@@ -420,6 +460,53 @@ fn allowed_change(before: &Object, after: &Object, is_acroform: bool) -> bool {
         }
         _ => false,
     }
+}
+
+/// Checks a signature time-stamp token over `signature_value`; problems go to `problems`.
+fn check_timestamp(
+    token: &[u8],
+    signature_value: &[u8],
+    roots: &[Certificate],
+    root_ders: &[Vec<u8>],
+    problems: &mut Vec<String>,
+) -> Option<TimestampReport> {
+    let imprint: [u8; 32] = Sha256::digest(signature_value).into();
+    let check = match crate::tsp::check_token(token, &imprint) {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(format!("time-stamp unreadable: {e}"));
+            return None;
+        }
+    };
+    let leaf = check
+        .certificates
+        .first()
+        .and_then(|d| Certificate::from_der(d).ok());
+    let trusted = check.time_stamping_usage
+        && leaf
+            .as_ref()
+            .is_some_and(|l| chains_to_root(l, &check.certificates, roots, root_ders));
+    let report = TimestampReport {
+        time: check.time,
+        tsa_name: leaf
+            .as_ref()
+            .and_then(|l| attr(&l.tbs_certificate.subject, der::oid::db::rfc4519::CN)),
+        imprint_ok: check.imprint_ok,
+        signature_ok: check.signature_ok,
+        trusted,
+    };
+    if !report.imprint_ok {
+        problems.push("the time-stamp is for another signature".into());
+    }
+    if !report.signature_ok {
+        problems.push("the time-stamp's signature does not verify".into());
+    }
+    if !check.time_stamping_usage {
+        problems.push("the time-stamp's certificate is not for time-stamping".into());
+    } else if !trusted {
+        problems.push("the time-stamp's certificate does not chain to a trusted root".into());
+    }
+    Some(report)
 }
 
 /// Walks issuer links (signatures checked) from `leaf` to a trusted root.

@@ -418,22 +418,4 @@ fn the_pdf_carries_pdfa_identification_and_an_srgb_output_intent() {
     );
 }
 
-/// Writes the shipped layouts to `target/render-samples/` for a human look
-/// (`pdftoppm -png -r 60 ...`); run with `--ignored`.
-#[test]
-#[ignore]
-fn write_samples_for_review() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/render-samples");
-    std::fs::create_dir_all(&dir).unwrap();
-    for (name, layout, data) in [
-        ("spt", layouts::SPT, spt_data()),
-        ("sppd", layouts::SPPD, sppd_data()),
-        ("kuitansi", layouts::KUITANSI, kuitansi_data()),
-        ("disposisi", layouts::DISPOSISI, disposisi_data()),
-        ("rekap-agenda", layouts::REKAP_AGENDA, agenda_data()),
-        ("rekap-absensi", layouts::REKAP_ABSENSI, absensi_data(40)),
-    ] {
-        let out = render_layout(layout, &data);
-        write(&dir, &format!("{name}.pdf"), &out.pdf);
-    }
-}
+// Samples for a human look: `cargo run -p paraf-pdf --example render_samples`.

@@ -55,15 +55,7 @@ async fn three_signers_keep_all_signatures_valid() {
     signed_by_n_is_accepted_by_every_validator(3).await;
 }
 
-/// Writes a signed sample to look at: `cargo test -p paraf-pdf --test signing -- --ignored`.
-#[tokio::test]
-#[ignore]
-async fn write_signed_sample_for_review() {
-    let ca = ca().await;
-    let signed = sign_n(&ca, &simple_pdf(), 3).await;
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::write(dir.join("signed-sample.pdf"), signed).expect("write");
-}
+// A signed sample for a human look: `cargo run -p paraf-pdf --example signed_sample`.
 
 #[tokio::test]
 async fn signing_a_page_that_does_not_exist_is_refused() {
@@ -103,4 +95,67 @@ async fn an_unknown_key_is_a_signer_error_and_nothing_is_signed() {
         err,
         paraf_pdf::SignError::Signer(paraf_core::SignerError::UnknownKey(_))
     ));
+}
+
+#[tokio::test]
+async fn the_visible_stamp_shows_the_signer_in_text_and_a_qr_code_to_the_verification_page() {
+    let ca = ca().await;
+    let mut o = options(0, true);
+    let (name, nip) = ("Ŝtefan Ñúñez-Čapek, S.Kom.", SIGNERS[0].2);
+    let url = format!("https://paraf.example/verifikasi/{nip}");
+    if let paraf_pdf::Placement::Visible { stamp, .. } = &mut o.placement {
+        stamp.name = name.into();
+    }
+    let signed = paraf_pdf::sign(&simple_pdf(), &ca.signer, SIGNERS[0].0, &o)
+        .await
+        .expect("sign");
+    let dir = ca.dir.path();
+    let file = write(dir, "stamped.pdf", &signed);
+
+    let png_prefix = dir.join("page").display().to_string();
+    let r = run(
+        "pdftoppm",
+        &[
+            "-r",
+            "150",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-png",
+            "-singlefile",
+            &file,
+            &png_prefix,
+        ],
+    );
+    assert!(r.ok, "pdftoppm: {}", r.text);
+    let png = format!("{png_prefix}.png");
+    // stdout only: zbarimg chatters about D-Bus on stderr.
+    let z = std::process::Command::new(tool("zbarimg"))
+        .args(["--quiet", "--raw", &png])
+        .output()
+        .expect("zbarimg");
+    let decoded = String::from_utf8_lossy(&z.stdout);
+    assert!(
+        z.status.success(),
+        "zbarimg found no QR code: {}",
+        String::from_utf8_lossy(&z.stderr)
+    );
+    assert_eq!(decoded.trim(), url);
+
+    let t = run(
+        "pdftotext",
+        &["-enc", "UTF-8", "-f", "1", "-l", "1", &file, "-"],
+    );
+    assert!(t.ok, "pdftotext: {}", t.text);
+    let text = t.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains(name), "{text}");
+    assert!(text.contains(&format!("NIP {nip}")), "{text}");
+    assert!(text.contains("WIB"), "{text}");
+    assert!(text.contains("Ditandatangani secara elektronik"), "{text}");
+
+    let (sigs, text) = pdfsig(&ca, &file);
+    assert!(sigs.len() == 1 && sigs[0].0 && sigs[0].1, "pdfsig:\n{text}");
+    let q = qpdf_check(&file);
+    assert!(q.ok && !q.text.contains("WARNING"), "qpdf:\n{}", q.text);
 }

@@ -2,5 +2,6 @@
 //! plain async function over the ports; `functions/<name>` wraps one in `lambda_runtime`
 //! on AWS, and `paraf serve` registers the same functions with its ASL interpreter.
 
+pub mod definitions;
 pub mod notify;
 pub mod sign;

@@ -1,1 +1,183 @@
-//! The notify task: stores a human task and mails its link (human-tasks work).
+//! The notify task (`${NotifyFunctionArn}`): stores the human task of a
+//! `.waitForTaskToken` state and mails its link, once.
+//!
+//! Run again after a crash with the same idempotency key, it finds the task it created and
+//! mails only if the mail was not recorded as sent; the window between the mail leaving and
+//! that record is the only place a duplicate can come from (at-least-once mail, as SES).
+
+use std::sync::Arc;
+
+use paraf_core::approvals::{ApprovalTask, Approvals, NewTask, TaskKind};
+use paraf_core::{Mailer, ServiceError};
+use serde_json::{json, Value};
+
+/// Error names the workflow sees when notify fails (`States.TaskFailed` matches them all).
+pub const ERROR_INVALID_PAYLOAD: &str = "Paraf.InvalidPayload";
+pub const ERROR_UNSUPPORTED_KIND: &str = "Paraf.UnsupportedTaskKind";
+pub const ERROR_NOTIFY_FAILED: &str = "Paraf.NotifyFailed";
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+    #[error("task kind `{0}` is not handled by notify yet")]
+    UnsupportedKind(String),
+    #[error("storing the task failed: {0}")]
+    Store(#[from] ServiceError),
+    #[error("mail could not be sent: {0}")]
+    Mail(#[from] paraf_core::MailerError),
+}
+
+impl NotifyError {
+    /// The Lambda `errorType` / ASL error name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NotifyError::InvalidPayload(_) => ERROR_INVALID_PAYLOAD,
+            NotifyError::UnsupportedKind(_) => ERROR_UNSUPPORTED_KIND,
+            NotifyError::Store(_) | NotifyError::Mail(_) => ERROR_NOTIFY_FAILED,
+        }
+    }
+}
+
+/// What the runtime tells a task about its invocation.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// Same for every run of one ask (also across a crash).
+    pub idempotency_key: String,
+    /// The task token when the runtime passes it outside the payload.
+    pub task_token: Option<String>,
+}
+
+/// The notify and escalate tasks over the ports.
+#[derive(Clone)]
+pub struct Notifier {
+    pub approvals: Approvals,
+    pub mailer: Arc<dyn Mailer>,
+    /// `HttpConfig.public_base_url`: links are `{base}/tasks/{id}`.
+    pub base_url: String,
+}
+
+fn field<'a>(p: &'a Value, name: &str) -> Result<&'a Value, NotifyError> {
+    p.get(name)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| NotifyError::InvalidPayload(format!("`{name}` is missing")))
+}
+
+fn string(p: &Value, name: &str) -> Result<String, NotifyError> {
+    field(p, name)?
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| NotifyError::InvalidPayload(format!("`{name}` is not a string")))
+}
+
+fn step_number(p: &Value) -> Result<u32, NotifyError> {
+    field(p, "step")?
+        .as_u64()
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| NotifyError::InvalidPayload("`step` is not a step number".into()))
+}
+
+impl Notifier {
+    /// The notify task: `kind` `approval_step` or `resubmit` (approval.asl.json).
+    pub async fn notify(&self, payload: Value, inv: Invocation) -> Result<Value, NotifyError> {
+        let kind = string(&payload, "kind")?;
+        let kind = match TaskKind::parse(&kind) {
+            Some(k) => k,
+            None => return Err(NotifyError::UnsupportedKind(kind)),
+        };
+        let task_token = match payload.get("taskToken").and_then(Value::as_str) {
+            Some(t) => t.to_string(),
+            None => inv
+                .task_token
+                .clone()
+                .ok_or_else(|| NotifyError::InvalidPayload("`taskToken` is missing".into()))?,
+        };
+        let execution_id = string(&payload, "executionId")?;
+        let step = step_number(&payload)?;
+        let request = field(&payload, "request")?.clone();
+        let (assignee, action, requester) = match kind {
+            TaskKind::ApprovalStep => (
+                string(&payload, "assignee")?,
+                string(&payload, "action")?,
+                string(&payload, "requester")?,
+            ),
+            TaskKind::Resubmit => {
+                let requester = string(&payload, "assignee")?;
+                (requester.clone(), "resubmit".to_string(), requester)
+            }
+        };
+        let (task, _) = self
+            .approvals
+            .create(NewTask {
+                idempotency_key: inv.idempotency_key,
+                task_token,
+                kind,
+                execution_id,
+                step,
+                action,
+                assignee_id: assignee,
+                requester_id: requester,
+                request,
+            })
+            .await?;
+        let task = self.mail_once(task).await?;
+        Ok(json!({"taskId": task.id, "mailSent": task.mail_sent}))
+    }
+
+    /// Mails the task's link unless that is recorded as done.
+    pub async fn mail_once(&self, task: ApprovalTask) -> Result<ApprovalTask, NotifyError> {
+        Ok(self
+            .approvals
+            .mail_once(task, self.mailer.as_ref(), &self.base_url)
+            .await?)
+    }
+
+    /// The escalate task (`${EscalateFunctionArn}`), kinds `approval_step_overdue` and
+    /// `resubmit_overdue`: records a reminder or an escalation in the task's history; the
+    /// state machine then asks again and notify mails the reminder or the supervisor.
+    pub async fn escalate(&self, payload: Value) -> Result<Value, NotifyError> {
+        let kind = string(&payload, "kind")?;
+        let execution_id = string(&payload, "executionId")?;
+        let reason = payload
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or("States.Timeout")
+            .to_string();
+        let (task_kind, step) = match kind.as_str() {
+            "approval_step_overdue" => {
+                let step = field(&payload, "step")?;
+                (TaskKind::ApprovalStep, step_number(step)?)
+            }
+            "resubmit_overdue" => {
+                // The payload does not name the step: the open resubmit task is the one.
+                let tasks = self
+                    .approvals
+                    .tasks_of_execution(&execution_id)
+                    .await?;
+                let step = tasks
+                    .iter()
+                    .rev()
+                    .find(|t| t.kind == TaskKind::Resubmit && t.is_open())
+                    .map(|t| t.step);
+                match step {
+                    Some(s) => (TaskKind::Resubmit, s),
+                    None => return Ok(json!({"outcome": "nothing"})),
+                }
+            }
+            other => return Err(NotifyError::UnsupportedKind(other.to_string())),
+        };
+        let r = self
+            .approvals
+            .overdue(&execution_id, step, task_kind, &reason)
+            .await?;
+        Ok(match r {
+            paraf_core::approvals::Overdue::Reminded(t) => {
+                json!({"outcome": "reminder", "taskId": t.id})
+            }
+            paraf_core::approvals::Overdue::Escalated(t, to) => {
+                json!({"outcome": "escalated", "taskId": t.id, "to": to.id})
+            }
+            paraf_core::approvals::Overdue::Nothing => json!({"outcome": "nothing"}),
+        })
+    }
+}

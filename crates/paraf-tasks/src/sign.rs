@@ -1,1 +1,530 @@
-//! The sign task: render → sign → archive (documents work).
+//! The sign task: render → sign (each reviewer's paraf as an invisible signature, then the
+//! final signature visibly in the layout's signature slot) → archive. Also the signing of
+//! a PDF made elsewhere (uploaded) by the signed-in user.
+//!
+//! The document id is derived from the workflow's idempotency key (the execution id), so
+//! a retried task finds the document it already archived instead of archiving a second
+//! copy: rendering stamps the current time, so a re-run would not produce the same bytes.
+//!
+//! Signing keys are per employee (`emp-<employee id>`), created on first use with the
+//! employee's name, NIP and jabatan in the certificate.
+
+use std::sync::Arc;
+
+use paraf_core::archive::{Archive, ArchivedDocument, NewArchive, Signatory};
+use paraf_core::{Clock, Employee, Org, ServiceError, Signer, SignerError, SubjectName};
+use paraf_pdf::pdf::{Document, Object, PdfError};
+use paraf_pdf::render::{layouts, Letterhead};
+use paraf_pdf::{Placement, Rect, SignError, SignOptions, Stamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+/// Error name for invalid input (no retry helps): the ASL's `Catch` may name it.
+pub const ERROR_INVALID: &str = "Paraf.SignInvalid";
+/// Error name for a failure worth retrying (signer or store unavailable).
+pub const ERROR_UNAVAILABLE: &str = "Paraf.SignUnavailable";
+
+/// Largest PDF accepted for signing or verifying.
+pub const MAX_PDF_BYTES: usize = 20 * 1024 * 1024;
+
+/// What the task needs from the outside world.
+#[derive(Clone)]
+pub struct SignContext {
+    pub org: Org,
+    pub archive: Archive,
+    pub signer: Arc<dyn Signer>,
+    pub clock: Arc<dyn Clock>,
+    /// e.g. `https://paraf.kpu-jabar.go.id`; QR codes point at `{base}/v/{id}`.
+    pub public_base_url: String,
+    pub letterhead: Letterhead,
+}
+
+impl SignContext {
+    /// The public verification page of a document (the QR code's target).
+    pub fn verification_url(&self, document_id: &str) -> String {
+        format!(
+            "{}/v/{document_id}",
+            self.public_base_url.trim_end_matches('/')
+        )
+    }
+}
+
+/// The document to produce.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentSpec {
+    /// Archive type: `spt`, `sppd`, `kuitansi`, `disposisi`, …
+    #[serde(alias = "type")]
+    pub doc_type: String,
+    /// Layout name in `templates/pdf` (default: `doc_type`).
+    #[serde(default)]
+    pub layout: Option<String>,
+    /// The layout's data.
+    #[serde(default)]
+    pub data: Value,
+    /// Classification code, e.g. `KU.03`.
+    pub classification: String,
+    /// Official number, e.g. `123/PL.01-SD/32/2026`.
+    #[serde(default)]
+    pub number: Option<String>,
+    pub title: String,
+    #[serde(default)]
+    pub parties: Vec<String>,
+    /// Which signature slot of the layout carries the final signature (default: the first).
+    #[serde(default)]
+    pub slot_role: Option<String>,
+}
+
+/// How a step signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    /// A reviewer's initials: an invisible signature.
+    Paraf,
+    /// The final, visible signature.
+    Sign,
+}
+
+/// One official of the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainStep {
+    /// Employee id, NIP or email.
+    #[serde(alias = "assignee")]
+    pub employee: String,
+    /// Default: `paraf` for every step but the last, `sign` for the last.
+    #[serde(default)]
+    pub kind: Option<StepKind>,
+}
+
+/// The task's input, as the approval workflow sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignTaskInput {
+    /// Stable across retries: the workflow execution id.
+    #[serde(alias = "executionId")]
+    pub idempotency_key: String,
+    #[serde(alias = "request")]
+    pub document: DocumentSpec,
+    /// Reviewers in order, the final signer last.
+    pub chain: Vec<ChainStep>,
+    /// Employee id of whoever asked for the document.
+    pub requester: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignTaskOutput {
+    pub document_id: String,
+    pub sha256: String,
+    pub number: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignTaskError {
+    #[error("invalid sign request: {0}")]
+    Invalid(String),
+    #[error("unknown layout `{0}`")]
+    UnknownLayout(String),
+    #[error("unknown or inactive employee `{0}`")]
+    UnknownEmployee(String),
+    #[error("rendering failed: {0}")]
+    Render(#[from] paraf_pdf::render::RenderError),
+    #[error(transparent)]
+    Pdf(#[from] PdfError),
+    #[error("signing failed: {0}")]
+    Sign(SignError),
+    #[error("signer: {0}")]
+    Signer(#[from] SignerError),
+    #[error("{0}")]
+    Service(#[from] ServiceError),
+}
+
+impl From<SignError> for SignTaskError {
+    fn from(e: SignError) -> Self {
+        match e {
+            // A PDF the user gave us that cannot be read is bad input, not a signing failure.
+            SignError::Pdf(p) => SignTaskError::Pdf(p),
+            SignError::Signer(s) => SignTaskError::Signer(s),
+            other => SignTaskError::Sign(other),
+        }
+    }
+}
+
+impl SignTaskError {
+    /// The error name to report to the workflow engine (`ErrorEquals` in the ASL).
+    pub fn error_name(&self) -> &'static str {
+        match self {
+            SignTaskError::Signer(SignerError::Unavailable(_))
+            | SignTaskError::Service(ServiceError::Internal(_) | ServiceError::Stale) => {
+                ERROR_UNAVAILABLE
+            }
+            _ => ERROR_INVALID,
+        }
+    }
+
+    /// True when the input (PDF, fields) is at fault: the HTTP layer answers 4xx.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            SignTaskError::Invalid(_)
+                | SignTaskError::Pdf(_)
+                | SignTaskError::UnknownLayout(_)
+                | SignTaskError::Sign(SignError::PageOutOfRange { .. })
+        )
+    }
+}
+
+/// The document id for an idempotency key: 32 hex characters.
+pub fn document_id_for(idempotency_key: &str) -> String {
+    let digest = Sha256::digest(format!("paraf-document:{idempotency_key}").as_bytes());
+    hex::encode(&digest[..16])
+}
+
+/// The signing key of an employee.
+pub fn key_id_for(employee: &Employee) -> String {
+    format!("emp-{}", employee.id)
+}
+
+/// Makes sure the employee has a signing key (created on first use) and returns its id.
+pub async fn ensure_key(signer: &dyn Signer, employee: &Employee) -> Result<String, SignerError> {
+    let key_id = key_id_for(employee);
+    match signer.chain(&key_id).await {
+        Ok(_) => return Ok(key_id),
+        Err(SignerError::UnknownKey(_)) => {}
+        Err(e) => return Err(e),
+    }
+    let subject = SubjectName {
+        common_name: employee.name.clone(),
+        serial_number: Some(employee.nip.to_string()),
+        organizational_unit: Some(employee.jabatan.clone()),
+        email: Some(employee.email.to_string()),
+    };
+    match signer.create_key(&key_id, &subject).await {
+        // Someone created it between our two calls: theirs is as good as ours.
+        Ok(_) | Err(SignerError::KeyExists(_)) => Ok(key_id),
+        Err(e) => Err(e),
+    }
+}
+
+async fn employee(org: &Org, who: &str) -> Result<Employee, SignTaskError> {
+    match org.find_employee(who.trim()).await? {
+        Some(e) if e.active => Ok(e),
+        _ => Err(SignTaskError::UnknownEmployee(who.to_string())),
+    }
+}
+
+fn stamp(emp: &Employee, url: String) -> Stamp {
+    Stamp {
+        name: emp.name.clone(),
+        nip: Some(emp.nip.to_string()),
+        jabatan: Some(emp.jabatan.clone()),
+        verification_url: url,
+    }
+}
+
+fn signatory(emp: &Employee, at: OffsetDateTime) -> Signatory {
+    Signatory {
+        name: emp.name.clone(),
+        nip: emp.nip.to_string(),
+        jabatan: emp.jabatan.clone(),
+        signed_at: at,
+    }
+}
+
+fn output(doc: &ArchivedDocument) -> SignTaskOutput {
+    SignTaskOutput {
+        document_id: doc.id.clone(),
+        sha256: doc.sha256.clone(),
+        number: doc.number.clone(),
+    }
+}
+
+/// Runs the sign task. A retry with the same idempotency key returns the document
+/// archived by the first successful run.
+pub async fn run(ctx: &SignContext, input: SignTaskInput) -> Result<SignTaskOutput, SignTaskError> {
+    if input.idempotency_key.trim().is_empty() {
+        return Err(SignTaskError::Invalid("idempotency_key is empty".into()));
+    }
+    if input.chain.is_empty() {
+        return Err(SignTaskError::Invalid(
+            "the chain has no signer; at least the final signer is needed".into(),
+        ));
+    }
+    let id = document_id_for(&input.idempotency_key);
+    match ctx.archive.get(&id).await {
+        Ok(done) => return Ok(output(&done)),
+        Err(ServiceError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let spec = &input.document;
+    let layout_name = spec.layout.as_deref().unwrap_or(&spec.doc_type);
+    let layout = layouts::by_name(layout_name)
+        .ok_or_else(|| SignTaskError::UnknownLayout(layout_name.to_string()))?;
+
+    // Resolve everyone before rendering: an unknown signer must not cost a render.
+    let mut steps = Vec::with_capacity(input.chain.len());
+    let last = input.chain.len() - 1;
+    for (i, step) in input.chain.iter().enumerate() {
+        let emp = employee(&ctx.org, &step.employee).await?;
+        let kind = step.kind.unwrap_or(if i == last {
+            StepKind::Sign
+        } else {
+            StepKind::Paraf
+        });
+        steps.push((emp, kind));
+    }
+    let rendered = paraf_pdf::render::render(layout, &spec.data, &ctx.letterhead)?;
+    let slot = match &spec.slot_role {
+        Some(role) => rendered
+            .signature_slots
+            .iter()
+            .find(|s| &s.role == role)
+            .ok_or_else(|| {
+                SignTaskError::Invalid(format!("layout `{layout_name}` has no slot `{role}`"))
+            })?,
+        None => rendered.signature_slots.first().ok_or_else(|| {
+            SignTaskError::Invalid(format!("layout `{layout_name}` has no signature slot"))
+        })?,
+    };
+
+    let url = ctx.verification_url(&id);
+    let mut pdf = rendered.pdf.clone();
+    let mut signers = Vec::with_capacity(steps.len());
+    for (i, (emp, kind)) in steps.iter().enumerate() {
+        let key_id = ensure_key(ctx.signer.as_ref(), emp).await?;
+        let now = ctx.clock.now();
+        let mut options = SignOptions::invisible(now);
+        options.field_name = Some(format!("{}{}", field_prefix(*kind), i + 1));
+        options.location = Some("Bandung".into());
+        options.reason = Some(match kind {
+            StepKind::Paraf => "Paraf".into(),
+            StepKind::Sign => "Ditandatangani".into(),
+        });
+        if *kind == StepKind::Sign {
+            let [x1, y1, x2, y2] = slot.rect;
+            options.page = slot.page;
+            options.placement = Placement::Visible {
+                rect: Rect { x1, y1, x2, y2 },
+                stamp: stamp(emp, url.clone()),
+            };
+        }
+        pdf = paraf_pdf::sign(&pdf, ctx.signer.as_ref(), &key_id, &options).await?;
+        signers.push(signatory(emp, now));
+    }
+
+    let stored = ctx
+        .archive
+        .store(
+            NewArchive {
+                id,
+                doc_type: spec.doc_type.clone(),
+                number: spec.number.clone(),
+                title: spec.title.clone(),
+                classification: spec.classification.clone(),
+                parties: spec.parties.clone(),
+                signers,
+                created_by: input.requester.clone(),
+            },
+            pdf,
+        )
+        .await?;
+    tracing::info!(document = %stored.id, sha256 = %stored.sha256, "document signed and archived");
+    Ok(output(&stored))
+}
+
+fn field_prefix(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::Paraf => "Paraf",
+        StepKind::Sign => "TTE",
+    }
+}
+
+/// Where the uploader's signature goes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Position {
+    Invisible,
+    BottomRight,
+    BottomLeft,
+    TopRight,
+    TopLeft,
+}
+
+impl Position {
+    pub fn parse(s: &str) -> Option<Position> {
+        Some(
+            match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+                "invisible" | "tak-terlihat" | "" => Position::Invisible,
+                "bottom-right" | "kanan-bawah" => Position::BottomRight,
+                "bottom-left" | "kiri-bawah" => Position::BottomLeft,
+                "top-right" | "kanan-atas" => Position::TopRight,
+                "top-left" | "kiri-atas" => Position::TopLeft,
+                _ => return None,
+            },
+        )
+    }
+}
+
+/// A PDF made elsewhere, to be signed by `signer` (employee id, NIP or email) and archived.
+#[derive(Debug, Clone)]
+pub struct UploadSign {
+    pub pdf: Vec<u8>,
+    pub signer: String,
+    /// Zero-based page index for a visible signature.
+    pub page: usize,
+    pub position: Position,
+    pub title: String,
+    pub doc_type: String,
+    pub classification: String,
+    pub number: Option<String>,
+    pub parties: Vec<String>,
+    /// Employee id recorded as the archiver.
+    pub created_by: String,
+}
+
+/// The stamp's size in points.
+const STAMP_W: f32 = 250.0;
+const STAMP_H: f32 = 80.0;
+const MARGIN: f32 = 36.0;
+
+/// Checks that `pdf` is a readable, unencrypted PDF with a sound page tree; returns the
+/// number of pages. Cheap compared with signing; catches loops and truncation.
+pub fn check_pdf(pdf: &[u8]) -> Result<usize, PdfError> {
+    if pdf.len() > MAX_PDF_BYTES {
+        return Err(PdfError::TooComplex(format!(
+            "larger than {} MB",
+            MAX_PDF_BYTES / 1024 / 1024
+        )));
+    }
+    let doc = Document::parse(pdf)?;
+    let pages = doc.pages()?;
+    if pages.is_empty() {
+        return Err(PdfError::Malformed("the document has no pages".into()));
+    }
+    Ok(pages.len())
+}
+
+/// The page's width and height (its MediaBox, A4 when absent or unreadable).
+fn page_size(pdf: &[u8], page: usize) -> Result<(f32, f32), PdfError> {
+    let doc = Document::parse(pdf)?;
+    let pages = doc.pages()?;
+    let a4 = (595.0, 842.0);
+    let Some(r) = pages.get(page) else {
+        return Ok(a4);
+    };
+    let Ok(Object::Dict(d)) = doc.get(*r) else {
+        return Ok(a4);
+    };
+    let Ok(Some(Object::Array(b))) = doc.dict_get(&d, b"MediaBox") else {
+        return Ok(a4);
+    };
+    let n: Vec<f32> = b
+        .iter()
+        .filter_map(|o| match doc.resolve(o) {
+            Ok(Object::Int(i)) => Some(i as f32),
+            Ok(Object::Real(f)) => Some(f as f32),
+            _ => None,
+        })
+        .collect();
+    match n.as_slice() {
+        [x0, y0, x1, y1] if (x1 - x0).abs() > 2.0 * STAMP_W && (y1 - y0).abs() > 3.0 * STAMP_H => {
+            Ok(((x1 - x0).abs(), (y1 - y0).abs()))
+        }
+        _ => Ok(a4),
+    }
+}
+
+/// Signs an uploaded PDF by incremental update and archives it.
+pub async fn sign_upload(
+    ctx: &SignContext,
+    req: UploadSign,
+) -> Result<ArchivedDocument, SignTaskError> {
+    let pages = check_pdf(&req.pdf)?;
+    if req.position != Position::Invisible && req.page >= pages {
+        return Err(SignTaskError::Invalid(format!(
+            "page {} does not exist (the document has {pages} pages)",
+            req.page + 1
+        )));
+    }
+    if req.title.trim().is_empty() {
+        return Err(SignTaskError::Invalid("title is required".into()));
+    }
+    let emp = employee(&ctx.org, &req.signer).await?;
+    let key_id = ensure_key(ctx.signer.as_ref(), &emp).await?;
+    let id = paraf_core::org::new_id();
+    let now = ctx.clock.now();
+    let mut options = SignOptions::invisible(now);
+    options.reason = Some("Ditandatangani".into());
+    options.location = Some("Bandung".into());
+    if req.position != Position::Invisible {
+        let (w, h) = page_size(&req.pdf, req.page)?;
+        let (x1, y1) = match req.position {
+            Position::BottomRight => (w - MARGIN - STAMP_W, MARGIN),
+            Position::BottomLeft => (MARGIN, MARGIN),
+            Position::TopRight => (w - MARGIN - STAMP_W, h - MARGIN - STAMP_H),
+            Position::TopLeft | Position::Invisible => (MARGIN, h - MARGIN - STAMP_H),
+        };
+        options.page = req.page;
+        options.placement = Placement::Visible {
+            rect: Rect {
+                x1,
+                y1,
+                x2: x1 + STAMP_W,
+                y2: y1 + STAMP_H,
+            },
+            stamp: stamp(&emp, ctx.verification_url(&id)),
+        };
+    }
+    let signed = paraf_pdf::sign(&req.pdf, ctx.signer.as_ref(), &key_id, &options).await?;
+    let stored = ctx
+        .archive
+        .store(
+            NewArchive {
+                id,
+                doc_type: req.doc_type,
+                number: req.number,
+                title: req.title,
+                classification: req.classification,
+                parties: req.parties,
+                signers: vec![signatory(&emp, now)],
+                created_by: req.created_by,
+            },
+            signed,
+        )
+        .await?;
+    tracing::info!(document = %stored.id, signer = %emp.id, "uploaded PDF signed and archived");
+    Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_idempotency_key_gives_the_same_document_id() {
+        let a = document_id_for("exec-1");
+        assert_eq!(a, document_id_for("exec-1"));
+        assert_ne!(a, document_id_for("exec-2"));
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn positions_read_in_english_and_indonesian() {
+        assert_eq!(Position::parse("kanan-bawah"), Some(Position::BottomRight));
+        assert_eq!(Position::parse("top_left"), Some(Position::TopLeft));
+        assert_eq!(Position::parse("middle"), None);
+    }
+
+    #[test]
+    fn the_workflow_payload_shape_is_accepted() {
+        let input: SignTaskInput = serde_json::from_value(serde_json::json!({
+            "executionId": "arn:exec:1",
+            "request": {"type": "spt", "classification": "KU.03", "title": "Surat Tugas",
+                        "data": {"nomor": "1"}},
+            "chain": [{"assignee": "a"}, {"assignee": "b", "kind": "sign"}],
+            "requester": "r"
+        }))
+        .unwrap();
+        assert_eq!(input.document.doc_type, "spt");
+        assert_eq!(input.chain[1].kind, Some(StepKind::Sign));
+    }
+}

@@ -1364,9 +1364,16 @@ impl LocalWorkflows {
             Resource::StartExecutionSync2 => super::model::START_EXECUTION_SYNC2.to_string(),
             Resource::LambdaArn(a) => a.clone(),
         };
+        // Evaluated before the claim so that `TaskScheduled` carries the resolved
+        // parameters (task token included), as in Step Functions' history.
+        let ctx = self.ctx(&m, m.token.as_deref());
+        let params = match &task.parameters {
+            Some(p) => p.eval(&eff, &ctx, &mut *self.rng()),
+            None => Ok(eff.clone()),
+        };
         tx.event(
             "TaskScheduled",
-            json!({"resource": resource, "attempt": m.attempt}),
+            json!({"resource": resource, "attempt": m.attempt, "parameters": params.as_ref().ok()}),
         );
         let guard = (m.entry_seq, m.attempt);
         let claimed = m.clone();
@@ -1375,11 +1382,6 @@ impl LocalWorkflows {
         }
         let mut m = claimed;
         m.version += 1;
-        let ctx = self.ctx(&m, m.token.as_deref());
-        let params = match &task.parameters {
-            Some(p) => p.eval(&eff, &ctx, &mut *self.rng()),
-            None => Ok(eff.clone()),
-        };
         let exec_id = m
             .ctx_execution
             .get("Id")

@@ -1,0 +1,334 @@
+//! Document commands: `paraf sign` (sign PDFs made elsewhere and archive them),
+//! `paraf verify` (paraf's own signature report, exit 1 unless every signature is valid)
+//! and `paraf audit verify` (recompute the audit hash chain, exit 1 when it is broken).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use paraf_core::archive::Archive;
+use paraf_core::audit::{AuditTrail, ChainReport};
+use paraf_core::{Blobs, Org, Signer, Table};
+use paraf_pdf::Modification;
+use paraf_tasks::sign::{check_pdf, sign_upload, Position, SignContext, UploadSign, MAX_PDF_BYTES};
+
+use crate::runtime::{DataDir, Runtime};
+
+#[derive(clap::Args)]
+pub struct SignArgs {
+    /// The PDF(s) to sign.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Who signs: NIP or email of an active employee (their key is made on first use).
+    #[arg(long)]
+    signer: String,
+    /// Where to write the signed PDF (one input).
+    #[arg(long, conflicts_with = "out_dir", required_unless_present = "out_dir")]
+    out: Option<PathBuf>,
+    /// Where to write the signed PDFs, under their own file names (several inputs).
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+    /// Document title in the archive (default: the file name).
+    #[arg(long)]
+    title: Option<String>,
+    /// Official number (one input only).
+    #[arg(long)]
+    number: Option<String>,
+    /// Classification code (JRA), e.g. TU, KU.03.
+    #[arg(long, default_value = "TU")]
+    classification: String,
+    /// Document type in the archive.
+    #[arg(long = "type", default_value = "surat")]
+    doc_type: String,
+    /// invisible, bottom-right, bottom-left, top-right, top-left.
+    #[arg(long, default_value = "invisible")]
+    position: String,
+    /// Page of a visible signature, from 1.
+    #[arg(long, default_value_t = 1)]
+    page: usize,
+    /// The URL users reach paraf at: the stamp's QR code points to URL/v/ID.
+    #[arg(
+        long,
+        env = "PARAF_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    public_url: String,
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// The PDF(s) to check.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit hash chain: exit 0 when intact, 1 with the reason when broken.
+    Verify,
+}
+
+/// Reads a PDF from disk, refusing anything over the upload limit before reading it.
+fn read_pdf(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if len > MAX_PDF_BYTES as u64 {
+        bail!(
+            "{}: larger than {} MB",
+            path.display(),
+            MAX_PDF_BYTES / 1024 / 1024
+        );
+    }
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn out_path(args: &SignArgs, input: &Path) -> anyhow::Result<PathBuf> {
+    let out = match (&args.out, &args.out_dir) {
+        (Some(o), _) => o.clone(),
+        (None, Some(dir)) => {
+            let name = input
+                .file_name()
+                .with_context(|| format!("{} has no file name", input.display()))?;
+            dir.join(name)
+        }
+        (None, None) => bail!("give --out or --out-dir"),
+    };
+    // Never overwrite the original: the signed file is a new revision of it.
+    if let (Ok(a), Ok(b)) = (std::fs::canonicalize(input), std::fs::canonicalize(&out)) {
+        if a == b {
+            bail!(
+                "{}: the output would overwrite the input; choose another --out or --out-dir",
+                input.display()
+            );
+        }
+    }
+    Ok(out)
+}
+
+pub async fn sign(dir: &DataDir, args: SignArgs) -> anyhow::Result<()> {
+    if args.out.is_some() && args.inputs.len() > 1 {
+        bail!("--out takes one input; use --out-dir for several");
+    }
+    if args.number.is_some() && args.inputs.len() > 1 {
+        bail!("--number names one document; sign several without it");
+    }
+    let position = Position::parse(&args.position).with_context(|| {
+        format!(
+            "--position {}: choose invisible, bottom-right, bottom-left, top-right or top-left",
+            args.position
+        )
+    })?;
+    if args.page == 0 {
+        bail!("--page counts from 1");
+    }
+    let rt = Runtime::open(dir, None).await?;
+    let table = rt.table.clone() as Arc<dyn Table>;
+    let blobs = rt.blobs.clone() as Arc<dyn Blobs>;
+    let org = Org::new(table.clone(), rt.clock.clone());
+    let signer = org
+        .find_employee(&args.signer)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .filter(|e| e.active)
+        .with_context(|| {
+            format!(
+                "--signer {}: no active employee with this NIP or email",
+                args.signer
+            )
+        })?;
+    let ctx = SignContext {
+        org,
+        archive: Archive::new(table, blobs.clone(), rt.clock.clone()),
+        signer: rt.signer.clone() as Arc<dyn Signer>,
+        clock: rt.clock.clone(),
+        public_base_url: args.public_url.trim_end_matches('/').to_string(),
+        letterhead: paraf_pdf::render::Letterhead::kpu_jabar(),
+    };
+    if let Some(d) = &args.out_dir {
+        std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+    }
+    let mut failed = 0usize;
+    for input in &args.inputs {
+        match sign_one(&ctx, &blobs, &args, &signer.id, position, input).await {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e:#}");
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} file(s) not signed", args.inputs.len());
+    }
+    Ok(())
+}
+
+async fn sign_one(
+    ctx: &SignContext,
+    blobs: &Arc<dyn Blobs>,
+    args: &SignArgs,
+    signer_id: &str,
+    position: Position,
+    input: &Path,
+) -> anyhow::Result<String> {
+    let out = out_path(args, input)?;
+    let pdf = read_pdf(input)?;
+    let title = args.title.clone().unwrap_or_else(|| {
+        input
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "dokumen".into())
+    });
+    let doc = sign_upload(
+        ctx,
+        UploadSign {
+            pdf,
+            signer: signer_id.to_string(),
+            page: args.page - 1,
+            position,
+            title,
+            doc_type: args.doc_type.clone(),
+            classification: args.classification.clone(),
+            number: args.number.clone(),
+            parties: Vec::new(),
+            created_by: signer_id.to_string(),
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        paraf_tasks::sign::SignTaskError::Service(s) => {
+            anyhow::anyhow!("{}: {}", input.display(), service_message(&s))
+        }
+        other => anyhow::anyhow!("{}: {other}", input.display()),
+    })?;
+    let (_, bytes) = blobs
+        .get(&doc.blob_key)
+        .await
+        .with_context(|| format!("reading archived document {}", doc.id))?;
+    std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(format!(
+        "signed {} -> {} (archived as document {}, sha256 {})",
+        input.display(),
+        out.display(),
+        doc.id,
+        doc.sha256
+    ))
+}
+
+fn service_message(e: &paraf_core::ServiceError) -> String {
+    match e {
+        paraf_core::ServiceError::Invalid(fields) => fields
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        paraf_core::ServiceError::Conflict { field, message } => format!("{field}: {message}"),
+        other => other.to_string(),
+    }
+}
+
+pub async fn verify(dir: &DataDir, args: VerifyArgs) -> anyhow::Result<()> {
+    let rt = Runtime::open(dir, None).await?;
+    let root = rt
+        .signer
+        .root_certificate()
+        .await
+        .context("cannot read the organisation root certificate")?;
+    let archive = Archive::new(
+        rt.table.clone() as Arc<dyn Table>,
+        rt.blobs.clone() as Arc<dyn Blobs>,
+        rt.clock.clone(),
+    );
+    let mut bad = 0usize;
+    for file in &args.files {
+        match verify_one(&archive, &root, file).await {
+            Ok(true) => {}
+            Ok(false) => bad += 1,
+            Err(e) => {
+                bad += 1;
+                println!("{}: cannot be verified: {e:#}", file.display());
+            }
+        }
+    }
+    if bad > 0 {
+        bail!("{bad} of {} file(s) not valid", args.files.len());
+    }
+    Ok(())
+}
+
+async fn verify_one(archive: &Archive, root: &[u8], file: &Path) -> anyhow::Result<bool> {
+    let pdf = read_pdf(file)?;
+    check_pdf(&pdf)?;
+    let report = paraf_pdf::verify(&pdf, &[root.to_vec()])?;
+    println!(
+        "{}: sha256 {}, {} revision(s), {} signature(s)",
+        file.display(),
+        report.sha256,
+        report.revisions,
+        report.signatures.len()
+    );
+    for (i, s) in report.signatures.iter().enumerate() {
+        let verdict = if s.is_valid() { "VALID" } else { "NOT VALID" };
+        println!(
+            "  #{} {} — {} (NIP {}) — {} — {verdict}",
+            i + 1,
+            s.field_name,
+            s.signer_name.as_deref().unwrap_or("?"),
+            s.signer_nip.as_deref().unwrap_or("-"),
+            s.signing_time
+                .map(paraf_core::format::waktu_wib)
+                .unwrap_or_else(|| "-".into()),
+        );
+        if let Modification::ContentChanged(what) = &s.modification {
+            println!(
+                "     content changed after this signature: {}",
+                what.join("; ")
+            );
+        }
+        for p in &s.problems {
+            println!("     problem: {p}");
+        }
+    }
+    match archive
+        .by_sha256(&report.sha256)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        Some(d) => println!(
+            "  archive: this is archived document {}{} \"{}\"",
+            d.id,
+            d.number.map(|n| format!(" ({n})")).unwrap_or_default(),
+            d.title
+        ),
+        None => println!("  archive: no archived document has exactly these bytes"),
+    }
+    let ok = report.all_valid();
+    if report.signatures.is_empty() {
+        println!("  result: NOT VALID (no signatures)");
+    } else if ok {
+        println!("  result: all signatures valid");
+    } else {
+        println!("  result: NOT VALID");
+    }
+    Ok(ok)
+}
+
+pub async fn audit(dir: &DataDir, cmd: AuditCommand) -> anyhow::Result<()> {
+    match cmd {
+        AuditCommand::Verify => {
+            let rt = Runtime::open(dir, None).await?;
+            let trail = AuditTrail::new(rt.table.clone() as Arc<dyn Table>, rt.clock.clone());
+            match trail.verify().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                ChainReport::Intact { events, head } => {
+                    println!("audit trail intact: {events} event(s), head {head}");
+                    Ok(())
+                }
+                ChainReport::Broken { at_seq, reason } => {
+                    println!("audit trail BROKEN at event {at_seq}: {reason}");
+                    bail!("the audit trail is broken at event {at_seq}: {reason}")
+                }
+            }
+        }
+    }
+}

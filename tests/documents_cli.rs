@@ -1,0 +1,207 @@
+//! The document commands of the real binary: `paraf sign` (one file with `--out`, several
+//! with `--out-dir`), `paraf verify` (exit 0 only when every signature is valid) and
+//! `paraf audit verify` (an event edited or deleted in the SQLite file is detected).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::paraf;
+
+const SEKRETARIS: &str = "sekretaris@demo.paraf.test";
+
+fn run(data: &Path, args: &[&str]) -> Output {
+    paraf()
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("paraf runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn init_demo(data: &Path) {
+    let o = run(data, &["init", "--demo"]);
+    assert!(o.status.success(), "init: {}", text(&o));
+}
+
+/// A one-page A4 PDF as a word processor might leave it (classic xref table).
+fn letter_pdf(words: &str) -> Vec<u8> {
+    let content = format!("BT /F1 14 Tf 72 760 Td ({words}) Tj ET");
+    let objs = [
+        "<</Type/Catalog/Pages 2 0 R>>".to_string(),
+        "<</Type/Pages/Kids[3 0 R]/Count 1>>".to_string(),
+        "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>".to_string(),
+        format!("<</Length {}>>\nstream\n{content}\nendstream", content.len()),
+        "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>".to_string(),
+    ];
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offs = Vec::new();
+    for (i, o) in objs.iter().enumerate() {
+        offs.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
+    for o in offs {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<</Size {}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n",
+            objs.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn sqlite(db: &Path, sql: &str) {
+    let o = Command::new("sqlite3")
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 command is installed (Debian package sqlite3)");
+    assert!(o.status.success(), "sqlite3: {}", text(&o));
+}
+
+#[test]
+fn pdfs_are_signed_verified_and_the_audit_trail_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    init_demo(&data);
+    let a = dir.path().join("undangan.pdf");
+    let b = dir.path().join("nota.pdf");
+    std::fs::write(&a, letter_pdf("UNDANGAN RAPAT PLENO")).expect("write");
+    std::fs::write(&b, letter_pdf("NOTA DINAS")).expect("write");
+    let (a_s, b_s) = (a.display().to_string(), b.display().to_string());
+
+    // One file, a visible stamp.
+    let signed = dir.path().join("undangan-ttd.pdf");
+    let signed_s = signed.display().to_string();
+    let o = run(
+        &data,
+        &[
+            "sign",
+            &a_s,
+            "--signer",
+            SEKRETARIS,
+            "--out",
+            &signed_s,
+            "--position",
+            "bottom-right",
+            "--title",
+            "Undangan Rapat Pleno",
+        ],
+    );
+    assert!(o.status.success(), "sign: {}", text(&o));
+    assert!(text(&o).contains("archived as document"), "{}", text(&o));
+    let bytes = std::fs::read(&signed).expect("signed file");
+    let original = std::fs::read(&a).expect("original");
+    assert!(
+        bytes.starts_with(&original),
+        "an incremental update keeps the original bytes"
+    );
+
+    // Several files into a folder, by NIP.
+    let out_dir = dir.path().join("ttd");
+    let out_s = out_dir.display().to_string();
+    let o = run(
+        &data,
+        &[
+            "sign",
+            &a_s,
+            &b_s,
+            "--signer",
+            "196905181994031005",
+            "--out-dir",
+            &out_s,
+        ],
+    );
+    assert!(o.status.success(), "sign --out-dir: {}", text(&o));
+    for name in ["undangan.pdf", "nota.pdf"] {
+        assert!(out_dir.join(name).is_file(), "{name} written");
+    }
+
+    // Verify: all valid and recognised in the archive.
+    let nota = out_dir.join("nota.pdf").display().to_string();
+    let o = run(&data, &["verify", &signed_s, &nota]);
+    assert!(o.status.success(), "verify: {}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("this is archived document"), "{t}");
+    assert!(t.contains("VALID") && !t.contains("NOT VALID"), "{t}");
+
+    // A changed byte inside the signed range: exit 1 and says why.
+    let mut tampered = bytes.clone();
+    let at = tampered
+        .windows(6)
+        .position(|w| w == b"UNDANG")
+        .expect("text in the content stream");
+    tampered[at] = b'X';
+    let bad = dir.path().join("tampered.pdf");
+    std::fs::write(&bad, &tampered).expect("write");
+    let o = run(&data, &["verify", &bad.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("NOT VALID"), "{}", text(&o));
+
+    // An unsigned PDF and a non-PDF: exit 1, a readable reason, no panic.
+    let o = run(&data, &["verify", &a_s]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let junk = dir.path().join("junk.pdf");
+    std::fs::write(&junk, b"PK\x03\x04 not a pdf").expect("write");
+    let o = run(&data, &["verify", &junk.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("not a PDF"), "{}", text(&o));
+    let o = run(
+        &data,
+        &[
+            "sign",
+            &junk.display().to_string(),
+            "--signer",
+            SEKRETARIS,
+            "--out",
+            &dir.path().join("x.pdf").display().to_string(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(!dir.path().join("x.pdf").exists());
+
+    // The audit trail: intact, then an event edited or deleted in the SQLite file.
+    let o = run(&data, &["audit", "verify"]);
+    assert!(o.status.success(), "audit verify: {}", text(&o));
+    assert!(text(&o).contains("intact"), "{}", text(&o));
+
+    let copy = dir.path().join("data-copy");
+    let st = Command::new("cp")
+        .arg("-r")
+        .arg(&data)
+        .arg(&copy)
+        .status()
+        .expect("cp");
+    assert!(st.success());
+
+    sqlite(
+        &data.join("paraf.sqlite"),
+        "UPDATE items SET data = json_set(data, '$.actor', 'someone-else') \
+         WHERE pk = 'AUDIT' AND sk = 'EVT#000000000002';",
+    );
+    let o = run(&data, &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("BROKEN at event 2"), "{}", text(&o));
+
+    sqlite(
+        &copy.join("paraf.sqlite"),
+        "DELETE FROM items WHERE pk = 'AUDIT' AND sk = 'EVT#000000000002';",
+    );
+    let o = run(&copy, &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("missing"), "{}", text(&o));
+}
