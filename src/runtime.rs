@@ -352,7 +352,11 @@ fn build_workflows(
         definitions::ESCALATE.into(),
         handler_fn(move |payload, _ctx: TaskContext| {
             let n = n.clone();
-            async move { n.escalate(payload).await.map_err(|e| task_error(e.name(), &e)) }
+            async move {
+                n.escalate(payload)
+                    .await
+                    .map_err(|e| task_error(e.name(), &e))
+            }
         }),
     );
     let table_dyn: Arc<dyn Table> = table.clone();

@@ -37,7 +37,12 @@ async fn login(app: &App, who: &str) -> Option<String> {
 async fn answer_all(app: &App, tokens: &BTreeMap<&str, String>) {
     for who in APPROVERS {
         let Some(tok) = tokens.get(who) else { continue };
-        let Ok(r) = client().get(app.api("/tasks")).bearer_auth(tok).send().await else {
+        let Ok(r) = client()
+            .get(app.api("/tasks"))
+            .bearer_auth(tok)
+            .send()
+            .await
+        else {
             return;
         };
         let Ok(tasks) = r.json::<Vec<Value>>().await else {
@@ -143,7 +148,11 @@ async fn fifty_approval_chains_survive_twenty_sigkills_with_one_mail_per_step_an
             .expect("json");
         let tasks = v["tasks"].as_array().expect("tasks");
         let steps: Vec<u64> = tasks.iter().filter_map(|t| t["step"].as_u64()).collect();
-        assert_eq!(steps, vec![1, 2, 3, 4], "one task per step, none twice: {v}");
+        assert_eq!(
+            steps,
+            vec![1, 2, 3, 4],
+            "one task per step, none twice: {v}"
+        );
         for t in tasks {
             let id = t["id"].as_str().expect("id");
             assert_eq!(t["decision"]["decision"], "approve", "{t}");
@@ -159,8 +168,7 @@ async fn fifty_approval_chains_survive_twenty_sigkills_with_one_mail_per_step_an
         // requests a renderable document) failed as SigningFailed — never left running.
         let status = v["status"].as_str().unwrap_or_default();
         assert!(
-            status == "SUCCEEDED"
-                || (status == "FAILED" && v["error"] == "Paraf.SigningFailed"),
+            status == "SUCCEEDED" || (status == "FAILED" && v["error"] == "Paraf.SigningFailed"),
             "{v}"
         );
     }

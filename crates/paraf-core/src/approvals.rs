@@ -362,7 +362,12 @@ fn to_item(t: &ApprovalTask) -> Result<Item, ServiceError> {
     it.insert("gsi2pk".into(), json!(exec_partition(&t.execution_id)));
     it.insert(
         "gsi2sk".into(),
-        json!(format!("{:06}#{:016}#{}", t.step, ms(t.created).max(0), t.id)),
+        json!(format!(
+            "{:06}#{:016}#{}",
+            t.step,
+            ms(t.created).max(0),
+            t.id
+        )),
     );
     Ok(it)
 }
@@ -466,7 +471,8 @@ impl Approvals {
             .latest(&new.execution_id, new.step, new.kind)
             .await?
             .filter(|p| {
-                matches!(p.status, Status::Superseded | Status::Expired) && p.superseded_by.is_none()
+                matches!(p.status, Status::Superseded | Status::Expired)
+                    && p.superseded_by.is_none()
             });
         let assignee_id = prev
             .as_ref()
@@ -653,7 +659,11 @@ impl Approvals {
     }
 
     /// Whether `who` may decide `t` now: the assignee, or their Plh today.
-    pub async fn may_decide(&self, t: &ApprovalTask, who: &Principal) -> Result<bool, ServiceError> {
+    pub async fn may_decide(
+        &self,
+        t: &ApprovalTask,
+        who: &Principal,
+    ) -> Result<bool, ServiceError> {
         if who.employee_id == t.assignee_id {
             return Ok(true);
         }
@@ -662,7 +672,10 @@ impl Approvals {
             Err(ServiceError::NotFound(_)) => return Ok(false),
             Err(e) => return Err(e),
         };
-        let acting = self.org.acting_for(&assignee, self.clock.now().date()).await?;
+        let acting = self
+            .org
+            .acting_for(&assignee, self.clock.now().date())
+            .await?;
         Ok(acting.id == who.employee_id)
     }
 
@@ -871,7 +884,10 @@ impl Approvals {
     }
 
     /// Sends every decision that was recorded but not handed over (after a crash).
-    pub async fn redeliver_pending(&self, workflows: &dyn Workflows) -> Result<usize, ServiceError> {
+    pub async fn redeliver_pending(
+        &self,
+        workflows: &dyn Workflows,
+    ) -> Result<usize, ServiceError> {
         let pending = self
             .collect(Query::partition(Index::Gsi1, UNDELIVERED).limit(100))
             .await?;
@@ -912,10 +928,7 @@ impl Approvals {
                 if !t.is_open() || now >= t.expires {
                     refused = Some(ServiceError::conflict(
                         "task",
-                        text!(
-                            "tugas sudah tidak terbuka",
-                            "the task is no longer open"
-                        ),
+                        text!("tugas sudah tidak terbuka", "the task is no longer open"),
                     ));
                     return false;
                 }
@@ -1154,8 +1167,14 @@ impl Approvals {
         it.insert("pk".into(), json!(key.pk));
         it.insert("sk".into(), json!(key.sk));
         it.insert("type".into(), json!("approval_request"));
-        it.insert("gsi2pk".into(), json!(format!("APPROVALREQS#{}", requester.id)));
-        it.insert("gsi2sk".into(), json!(format!("{:016}#{name}", ms(now).max(0))));
+        it.insert(
+            "gsi2pk".into(),
+            json!(format!("APPROVALREQS#{}", requester.id)),
+        );
+        it.insert(
+            "gsi2sk".into(),
+            json!(format!("{:016}#{name}", ms(now).max(0))),
+        );
         self.table.put(it, Some(Condition::absent())).await?;
         Ok(req)
     }

@@ -136,7 +136,8 @@ pub const EN: InboxTexts = InboxTexts {
     return_: "Return for revision",
     resubmit: "Resubmit",
     withdraw: "Withdraw the request",
-    confirm_hint: "Opening this page changes nothing; the decision is recorded only when you press a button.",
+    confirm_hint:
+        "Opening this page changes nothing; the decision is recorded only when you press a button.",
     decided: "Your decision is recorded.",
     already_decided: "This task has already been decided (sudah diputuskan); nothing was changed.",
     expired: "This link has expired; nothing was changed.",
@@ -801,8 +802,7 @@ async fn task_decide(
                     .map(|(_, m)| page.lang.pick(m).to_string())
                     .collect();
                 view.note_error = Some(msgs.join("; "));
-                return (page.jar, render(StatusCode::UNPROCESSABLE_ENTITY, &view))
-                    .into_response();
+                return (page.jar, render(StatusCode::UNPROCESSABLE_ENTITY, &view)).into_response();
             }
             Err(DecideError::Forbidden) => return error_page(page.lang, ErrorKind::Forbidden),
             Err(DecideError::NotFound) => return error_page(page.lang, ErrorKind::NotFound),

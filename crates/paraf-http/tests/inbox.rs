@@ -79,9 +79,19 @@ impl T {
                             kind,
                             execution_id: p["executionId"].as_str().unwrap().into(),
                             step: p["step"].as_u64().unwrap() as u32,
-                            action: if resubmit { "resubmit" } else { p["action"].as_str().unwrap() }.into(),
+                            action: if resubmit {
+                                "resubmit"
+                            } else {
+                                p["action"].as_str().unwrap()
+                            }
+                            .into(),
                             assignee_id: p["assignee"].as_str().unwrap().into(),
-                            requester_id: if resubmit { p["assignee"].as_str().unwrap() } else { p["requester"].as_str().unwrap() }.into(),
+                            requester_id: if resubmit {
+                                p["assignee"].as_str().unwrap()
+                            } else {
+                                p["requester"].as_str().unwrap()
+                            }
+                            .into(),
                             request: p["request"].clone(),
                         })
                         .await
@@ -113,9 +123,9 @@ impl T {
         );
         handlers.insert(
             "sign".into(),
-            handler_fn(|_p: Value, _ctx: TaskContext| async move {
-                Ok(json!({"document_id": "d"}))
-            }),
+            handler_fn(
+                |_p: Value, _ctx: TaskContext| async move { Ok(json!({"document_id": "d"})) },
+            ),
         );
         let wf = LocalWorkflows::new(table.clone(), handlers, clock.clone());
         let text = std::fs::read_to_string(
@@ -316,13 +326,20 @@ async fn the_mail_carries_only_an_opaque_link_and_the_task_is_in_the_inbox_and_c
     let mails = t.outbox.0.lock().unwrap().clone();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, vec![t.kasubag.clone()]);
-    assert_eq!(mails[0].links, vec![format!("http://paraf.test/tasks/{id}")]);
+    assert_eq!(
+        mails[0].links,
+        vec![format!("http://paraf.test/tasks/{id}")]
+    );
     assert!(mails[0].text.contains("Yth.") && mails[0].text.contains("Dear"));
     assert!(!t.task(&id).await.to_string().contains("taskToken"));
     let s = t.session(&t.kasubag).await;
     let inbox = t.page(&s, "/inbox").await;
     assert_eq!(inbox.status, StatusCode::OK);
-    assert!(inbox.body.contains(&format!("/tasks/{id}")), "{}", inbox.body);
+    assert!(
+        inbox.body.contains(&format!("/tasks/{id}")),
+        "{}",
+        inbox.body
+    );
     let tok = t.token(&t.kasubag).await;
     let dash = t.send(get("/api/v1/dashboard", Some(&tok))).await;
     assert_eq!(dash.json()["to_approve"], 1, "{}", dash.body);
@@ -422,7 +439,13 @@ async fn only_the_assignee_their_plh_or_the_reassigned_official_may_decide() {
     let lain = t.token(&t.lain).await;
     let r = t.send(json_req("POST", &uri, Some(&lain), &body)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(t.outbox.0.lock().unwrap().iter().any(|m| m.to == vec![t.lain.clone()]));
+    assert!(t
+        .outbox
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|m| m.to == vec![t.lain.clone()]));
 
     // The Plh of kepala decides kepala's step during the delegation, not after it.
     t.wf.run_until_idle().await.unwrap();
@@ -442,7 +465,9 @@ async fn only_the_assignee_their_plh_or_the_reassigned_official_may_decide() {
     let uri = format!("/api/v1/tasks/{step2}/decision");
     t.clock.advance(time::Duration::days(2));
     let plh_later = t.token(&t.plh).await;
-    let late = t.send(json_req("POST", &uri, Some(&plh_later), &body)).await;
+    let late = t
+        .send(json_req("POST", &uri, Some(&plh_later), &body))
+        .await;
     assert_eq!(late.status, StatusCode::FORBIDDEN, "the delegation is over");
     t.clock.advance(time::Duration::days(-2));
     let r = t.send(json_req("POST", &uri, Some(&plh), &body)).await;

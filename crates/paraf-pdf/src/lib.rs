@@ -64,7 +64,7 @@
 //! paraf's composition roots read it from `PARAF_TSA_URL` (unset: no time-stamp), for
 //! example with reqwest:
 //!
-//! ```ignore
+//! ```text
 //! let url = std::env::var("PARAF_TSA_URL")?; // e.g. http://timestamp.example/tsa
 //! let http = reqwest::Client::new();
 //! let signed = paraf_pdf::sign_with_timestamp(&pdf, &signer, "siti", &options, |query| {

@@ -150,10 +150,7 @@ impl Notifier {
             }
             "resubmit_overdue" => {
                 // The payload does not name the step: the open resubmit task is the one.
-                let tasks = self
-                    .approvals
-                    .tasks_of_execution(&execution_id)
-                    .await?;
+                let tasks = self.approvals.tasks_of_execution(&execution_id).await?;
                 let step = tasks
                     .iter()
                     .rev()
