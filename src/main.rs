@@ -203,6 +203,7 @@ async fn serve(dir: &DataDir, args: ServeArgs) -> anyhow::Result<()> {
             );
         }
     }
+    let _lock = dir.lock()?;
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -44,6 +44,29 @@ impl DataDir {
     fn marker(&self) -> PathBuf {
         self.0.join("paraf.json")
     }
+    /// Takes the data directory for this process alone (released when the process
+    /// ends, however it ends): two servers on one store would run every workflow step
+    /// twice.
+    pub fn lock(&self) -> anyhow::Result<std::fs::File> {
+        let path = self.0.join("paraf.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another `paraf serve` is already using {}",
+                self.0.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
+    }
+
     pub fn is_initialised(&self) -> bool {
         self.marker().is_file()
     }
@@ -386,7 +409,18 @@ fn build_workflows(
             }
         }),
     );
-    let wf = LocalWorkflows::new(table_dyn, handlers, clock);
+    // `paraf serve` holds the data directory's lock, so no other worker shares this
+    // store: a lease only has to outlive one handler call of this process, and a short
+    // one lets a task interrupted by a crash run again soon after the restart.
+    let wf = LocalWorkflows::with_options(
+        table_dyn,
+        handlers,
+        clock,
+        paraf_local::workflows::Options {
+            lease: time::Duration::seconds(10),
+            ..Default::default()
+        },
+    );
     let subs = definitions::local_substitutions(|n| wf.state_machine_arn(n));
     for (name, text) in definitions::definitions() {
         wf.register(name, text, &subs)

@@ -116,7 +116,8 @@ impl AppState {
     ) -> Self {
         let org = Org::new(table.clone(), clock.clone());
         let auth = Auth::new(table.clone(), clock.clone());
-        let archive = paraf_core::archive::Archive::new(table.clone(), blobs.clone(), clock.clone());
+        let archive =
+            paraf_core::archive::Archive::new(table.clone(), blobs.clone(), clock.clone());
         let cookie_key = CookieKey::from(&jwt.derive("cookie-signing"));
         AppState {
             table,
@@ -170,29 +171,30 @@ pub fn router(state: AppState) -> Router {
         ));
     let pages = pages::routes()
         .merge(documents::page_routes())
-        .merge(inbox::page_routes()).layer(
-        ServiceBuilder::new()
-            .layer(SetResponseHeaderLayer::if_not_present(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(
-                    "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+        .merge(inbox::page_routes())
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(
+                        "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                      form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-                ),
-            ))
-            .layer(SetResponseHeaderLayer::if_not_present(
-                header::X_FRAME_OPTIONS,
-                HeaderValue::from_static("DENY"),
-            ))
-            .layer(SetResponseHeaderLayer::if_not_present(
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("same-origin"),
-            ))
-            .layer(SetResponseHeaderLayer::if_not_present(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ))
-            .layer(axum::middleware::from_fn(pages::remember_lang)),
-    );
+                    ),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(axum::middleware::from_fn(pages::remember_lang)),
+        );
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(api)

@@ -10,11 +10,17 @@
 //! <dir>/keys/<key_id>/cert.pem leaf certificate issued by the root
 //! <dir>/keys/<key_id>/key.pem  leaf private key, PKCS#8 PEM, mode 0600
 //! ```
+//!
+//! A key never changes once published, so [`LocalSigner`] keeps keys and leaf
+//! certificates in memory after their first use (bounded, see [`KEYS_KEPT`]). Only
+//! successful loads are kept: an unknown key id goes to disk again next time, so a key
+//! created later (by another process sharing the directory) is found.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -55,6 +61,9 @@ const LEAF_VALIDITY: Duration = Duration::from_secs((2 * 365 + 1) * DAY);
 const BACKDATE: Duration = Duration::from_secs(60);
 /// X.520 upper bound for CN, O and OU.
 const MAX_NAME_LEN: usize = 64;
+/// Keys (and, separately, leaf certificates) a [`LocalSigner`] keeps in memory: far more
+/// than the officials of one secretariat, and a few hundred bytes each.
+pub const KEYS_KEPT: usize = 4096;
 
 fn unavailable(what: &str, err: impl std::fmt::Display) -> SignerError {
     SignerError::Unavailable(format!("{what}: {err}"))
@@ -334,6 +343,42 @@ pub struct LocalSigner {
 struct Inner {
     keys_dir: PathBuf,
     ca: LocalCa,
+    /// Parsing a PEM key from disk costs about half a millisecond, several times the
+    /// signature itself; see the module docs.
+    keys: Loaded<SigningKey>,
+    /// Leaf certificates, DER.
+    leaves: Loaded<Arc<[u8]>>,
+}
+
+/// Successfully loaded values by key id, at most [`KEYS_KEPT`].
+struct Loaded<T>(RwLock<HashMap<String, T>>);
+
+impl<T: Clone> Loaded<T> {
+    fn new() -> Self {
+        Loaded(RwLock::new(HashMap::new()))
+    }
+
+    fn get(&self, key_id: &str) -> Option<T> {
+        // A poisoned lock only means a panic elsewhere mid-insert; the map is still whole.
+        let map = self.0.read().unwrap_or_else(|e| e.into_inner());
+        map.get(key_id).cloned()
+    }
+
+    fn insert(&self, key_id: &str, value: T) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= KEYS_KEPT && !map.contains_key(key_id) {
+            // Any entry will do: an evicted key is simply read from disk again.
+            if let Some(old) = map.keys().next().cloned() {
+                map.remove(&old);
+            }
+        }
+        map.insert(key_id.to_owned(), value);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
 }
 
 impl std::fmt::Debug for LocalSigner {
@@ -352,7 +397,12 @@ impl LocalSigner {
         let keys_dir = dir.join("keys");
         fs::create_dir_all(&keys_dir).map_err(|e| unavailable("keys directory", e))?;
         Ok(LocalSigner {
-            inner: Arc::new(Inner { keys_dir, ca }),
+            inner: Arc::new(Inner {
+                keys_dir,
+                ca,
+                keys: Loaded::new(),
+                leaves: Loaded::new(),
+            }),
         })
     }
 
@@ -404,33 +454,57 @@ impl Inner {
             SignerError::KeyExists(_) => SignerError::KeyExists(key_id.to_owned()),
             other => other,
         })?;
-        let leaf = cert.to_der().map_err(|e| unavailable("certificate", e))?;
-        Ok(KeyInfo {
-            key_id: key_id.to_owned(),
-            chain: vec![leaf, self.ca.cert_der.clone()],
-        })
+        let leaf: Arc<[u8]> = cert
+            .to_der()
+            .map_err(|e| unavailable("certificate", e))?
+            .into();
+        // Published: from now on this is what every reader of the directory sees.
+        self.keys.insert(key_id, key);
+        self.leaves.insert(key_id, Arc::clone(&leaf));
+        Ok(self.key_info(key_id, &leaf))
     }
 
-    fn chain(&self, key_id: &str) -> Result<KeyInfo, SignerError> {
+    fn key_info(&self, key_id: &str, leaf: &[u8]) -> KeyInfo {
+        KeyInfo {
+            key_id: key_id.to_owned(),
+            chain: vec![leaf.to_vec(), self.ca.cert_der.clone()],
+        }
+    }
+
+    /// The chain from memory, if its leaf has been loaded before.
+    fn loaded_chain(&self, key_id: &str) -> Option<KeyInfo> {
+        let leaf = self.leaves.get(key_id)?;
+        Some(self.key_info(key_id, &leaf))
+    }
+
+    /// Reads the leaf certificate from disk (blocking) and keeps it.
+    fn load_chain(&self, key_id: &str) -> Result<KeyInfo, SignerError> {
         let dir = self.key_dir(key_id)?;
         let pem = read_key_file(&dir.join("cert.pem"), key_id)?;
         let cert = Certificate::from_pem(&pem).map_err(|e| unavailable("certificate", e))?;
-        let leaf = cert.to_der().map_err(|e| unavailable("certificate", e))?;
-        Ok(KeyInfo {
-            key_id: key_id.to_owned(),
-            chain: vec![leaf, self.ca.cert_der.clone()],
-        })
+        let leaf: Arc<[u8]> = cert
+            .to_der()
+            .map_err(|e| unavailable("certificate", e))?
+            .into();
+        self.leaves.insert(key_id, Arc::clone(&leaf));
+        Ok(self.key_info(key_id, &leaf))
     }
 
-    fn sign_digest(&self, key_id: &str, digest: &[u8; 32]) -> Result<Vec<u8>, SignerError> {
+    /// Reads the private key from disk (blocking) and keeps it.
+    fn load_key(&self, key_id: &str) -> Result<SigningKey, SignerError> {
         let dir = self.key_dir(key_id)?;
         let pem = read_key_file(&dir.join("key.pem"), key_id)?;
         let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| unavailable("key", e))?;
-        let signature: Signature = key
-            .sign_prehash(digest)
-            .map_err(|e| unavailable("signing", e))?;
-        Ok(signature.to_der().as_bytes().to_vec())
+        self.keys.insert(key_id, key.clone());
+        Ok(key)
     }
+}
+
+fn sign_with(key: &SigningKey, digest: &[u8; 32]) -> Result<Vec<u8>, SignerError> {
+    let signature: Signature = key
+        .sign_prehash(digest)
+        .map_err(|e| unavailable("signing", e))?;
+    Ok(signature.to_der().as_bytes().to_vec())
 }
 
 #[async_trait]
@@ -446,13 +520,22 @@ impl Signer for LocalSigner {
     }
 
     async fn chain(&self, key_id: &str) -> Result<KeyInfo, SignerError> {
+        // Only cache misses need the blocking pool: a hit is a copy of two certificates.
+        if let Some(info) = self.inner.loaded_chain(key_id) {
+            return Ok(info);
+        }
         let key_id = key_id.to_owned();
-        self.blocking(move |inner| inner.chain(&key_id)).await
+        self.blocking(move |inner| inner.load_chain(&key_id)).await
     }
 
     async fn sign_digest(&self, key_id: &str, digest: &[u8; 32]) -> Result<Vec<u8>, SignerError> {
+        // One ECDSA signature is tens of microseconds of CPU, about what the hop to the
+        // blocking pool and back costs; only the file read is worth moving off the runtime.
+        if let Some(key) = self.inner.keys.get(key_id) {
+            return sign_with(&key, digest);
+        }
         let (key_id, digest) = (key_id.to_owned(), *digest);
-        self.blocking(move |inner| inner.sign_digest(&key_id, &digest))
+        self.blocking(move |inner| sign_with(&inner.load_key(&key_id)?, &digest))
             .await
     }
 
@@ -835,6 +918,73 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp-"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_key_created_by_another_process_after_a_miss_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        LocalCa::init(dir.path(), "KPU Jabar").unwrap();
+        let ours = LocalSigner::open(dir.path()).unwrap();
+        let theirs = LocalSigner::open(dir.path()).unwrap();
+        let missing = ours.sign_digest("late", &[7; 32]).await;
+        assert!(
+            matches!(missing, Err(SignerError::UnknownKey(_))),
+            "{missing:?}"
+        );
+        assert!(matches!(
+            ours.chain("late").await,
+            Err(SignerError::UnknownKey(_))
+        ));
+
+        let created = theirs.create_key("late", &subject()).await.unwrap();
+        assert_eq!(ours.chain("late").await.unwrap(), created);
+        let der = ours.sign_digest("late", &[7; 32]).await.unwrap();
+        let leaf = parse_certificate(&created.chain[0]).unwrap();
+        let public = VerifyingKey::from_sec1_bytes(
+            leaf.tbs_certificate
+                .subject_public_key_info
+                .subject_public_key
+                .raw_bytes(),
+        )
+        .unwrap();
+        use p256::ecdsa::signature::hazmat::PrehashVerifier;
+        let sig = Signature::from_der(&der).unwrap();
+        assert!(public.verify_prehash(&[7; 32], &sig).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_key_used_once_signs_without_reading_its_files_again() {
+        let dir = tempfile::tempdir().unwrap();
+        LocalCa::init(dir.path(), "KPU Jabar").unwrap();
+        LocalSigner::open(dir.path())
+            .unwrap()
+            .create_key("siti", &subject())
+            .await
+            .unwrap();
+        let signer = LocalSigner::open(dir.path()).unwrap();
+        let chain = signer.chain("siti").await.unwrap();
+        signer.sign_digest("siti", &[1; 32]).await.unwrap();
+
+        fs::remove_dir_all(dir.path().join("keys/siti")).unwrap();
+        assert_eq!(signer.chain("siti").await.unwrap(), chain);
+        assert!(signer.sign_digest("siti", &[2; 32]).await.is_ok());
+        // A fresh signer has nothing in memory and meets the removed files.
+        let fresh = LocalSigner::open(dir.path()).unwrap();
+        assert!(matches!(
+            fresh.sign_digest("siti", &[2; 32]).await,
+            Err(SignerError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn the_key_memory_stays_bounded() {
+        let loaded = Loaded::new();
+        for i in 0..KEYS_KEPT + 10 {
+            loaded.insert(&format!("k{i}"), i);
+        }
+        assert_eq!(loaded.len(), KEYS_KEPT);
+        let last = format!("k{}", KEYS_KEPT + 9);
+        assert_eq!(loaded.get(&last), Some(KEYS_KEPT + 9));
     }
 
     #[test]

@@ -167,7 +167,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("RESULT {key_name} {r:.1}");
     }
     // A different name on every stamp: font subsets are cached per glyph sequence, so
-    // this row pays for subsetting and compressing both faces every time.
+    // this row pays for subsetting and compressing the bold face (the name) every time.
     let mut i = 0u32;
     let (r, n) = rate(seconds, || {
         i += 1;

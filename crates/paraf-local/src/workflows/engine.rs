@@ -379,6 +379,9 @@ impl LocalWorkflows {
     /// number of steps taken. Timers in the future are left for a later call.
     pub async fn run_until_idle(&self) -> Result<usize, WorkflowsError> {
         let mut steps = 0usize;
+        // One broken execution must not hold up the others: its error is logged and it
+        // is left alone for the rest of this round.
+        let mut failed: std::collections::HashSet<String> = std::collections::HashSet::new();
         loop {
             let now = self.now_ms();
             let page = self
@@ -391,14 +394,22 @@ impl LocalWorkflows {
                 )
                 .await
                 .map_err(unavailable)?;
-            if page.items.is_empty() {
+            let ids: Vec<String> = page
+                .items
+                .iter()
+                .filter_map(|i| i.get("id").and_then(Value::as_str))
+                .filter(|id| !failed.contains(*id))
+                .map(str::to_string)
+                .collect();
+            if ids.is_empty() {
                 return Ok(steps);
             }
-            for item in page.items {
-                let Some(id) = item.get("id").and_then(Value::as_str) else {
+            for id in ids {
+                if let Err(e) = self.step(&id).await {
+                    tracing::warn!(execution = %id, error = %e, "workflow step failed");
+                    failed.insert(id);
                     continue;
-                };
-                self.step(id).await?;
+                }
                 steps += 1;
                 // A bug that keeps an execution due would otherwise spin for ever.
                 if steps > 1_000_000 {
@@ -1527,7 +1538,6 @@ impl LocalWorkflows {
                 return Ok(());
             }
             let mut tx = Tx::new();
-            let poked = m.poked;
             m.lease_until_ms = None;
             m.lease_owner = None;
             let outcome = match &done {
@@ -1552,8 +1562,10 @@ impl LocalWorkflows {
                     m.deadline_ms = *deadline;
                     m.hb_deadline_ms = *hb;
                     m.hb_secs = Self::seconds(&task.heartbeat, &eff).ok().flatten();
-                    // An answer may already be in: look at it on the next step.
-                    m.poked = poked;
+                    // An answer may already be in — given while the handler ran, or
+                    // before a crash made this task run again (its poke then went with
+                    // the lost attempt): always look at the token once, right away.
+                    m.poked = true;
                     Outcome::Sleep
                 }
                 Done::Child { id, deadline } => {
@@ -1564,7 +1576,9 @@ impl LocalWorkflows {
                     m.phase = Phase::Sync;
                     m.child = Some(id.clone());
                     m.deadline_ms = *deadline;
-                    m.poked = poked;
+                    // The child may have ended already (a re-run after a crash finds
+                    // it by name): look at it once, right away.
+                    m.poked = true;
                     Outcome::Sleep
                 }
             };
