@@ -109,6 +109,11 @@ pub struct SignTaskInput {
     pub chain: Vec<ChainStep>,
     /// Employee id of whoever asked for the document.
     pub requester: String,
+    /// When the signing step began (the workflow passes `$$.State.EnteredTime`). Used as
+    /// the render and signing time, so that a run repeated after a crash produces the very
+    /// same bytes (ECDSA nonces are deterministic, RFC 6979) and archives nothing twice.
+    #[serde(default, alias = "signedAt", with = "time::serde::rfc3339::option")]
+    pub signed_at: Option<time::OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,7 +277,8 @@ pub async fn run(ctx: &SignContext, input: SignTaskInput) -> Result<SignTaskOutp
         });
         steps.push((emp, kind));
     }
-    let rendered = paraf_pdf::render::render(layout, &spec.data, &ctx.letterhead)?;
+    let signed_at = input.signed_at.unwrap_or_else(|| ctx.clock.now());
+    let rendered = paraf_pdf::render::render_at(layout, &spec.data, &ctx.letterhead, signed_at)?;
     let slot = match &spec.slot_role {
         Some(role) => rendered
             .signature_slots
@@ -291,7 +297,7 @@ pub async fn run(ctx: &SignContext, input: SignTaskInput) -> Result<SignTaskOutp
     let mut signers = Vec::with_capacity(steps.len());
     for (i, (emp, kind)) in steps.iter().enumerate() {
         let key_id = ensure_key(ctx.signer.as_ref(), emp).await?;
-        let now = ctx.clock.now();
+        let now = signed_at;
         let mut options = SignOptions::invisible(now);
         options.field_name = Some(format!("{}{}", field_prefix(*kind), i + 1));
         options.location = Some("Bandung".into());

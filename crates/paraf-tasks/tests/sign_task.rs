@@ -96,6 +96,7 @@ async fn fixture() -> Fixture {
 
 fn spt_input(f: &Fixture, key: &str, number: &str) -> SignTaskInput {
     SignTaskInput {
+        signed_at: None,
         idempotency_key: key.into(),
         document: DocumentSpec {
             doc_type: "spt".into(),
