@@ -225,7 +225,10 @@ async fn serve(dir: &DataDir, args: ServeArgs) -> anyhow::Result<()> {
     let app = paraf_http::router(rt.app_state()?);
     rt.spawn_workflows();
     // Tests and scripts wait for this exact line.
-    println!("paraf listening on {public_url}");
+    println!("paraf listening on http://{local}");
+    if public_url != format!("http://{local}") {
+        println!("paraf public URL {public_url}");
+    }
     tracing::info!(%local, data_dir = %dir.root().display(), "serving");
     axum_serve(listener, app).await
 }

@@ -15,6 +15,9 @@ use serde_json::{json, Value};
 
 const EXECUTIONS: usize = 50;
 const KILLS: usize = 20;
+/// Links and QR codes carry the public URL, which must not change with the port the
+/// server happens to get after each restart.
+const PUBLIC: &[(&str, &str)] = &[("PARAF_PUBLIC_URL", "http://paraf.kpu-jabar.test")];
 const DEADLINE_SECS: u64 = 420;
 const APPROVERS: [&str; 4] = [
     "kasubag@demo.paraf.test",
@@ -99,7 +102,7 @@ async fn tokens(app: &App) -> BTreeMap<&'static str, String> {
 async fn fifty_approval_chains_survive_twenty_sigkills_with_one_mail_per_step_and_no_step_twice() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let mut app = App::start(&data);
+    let mut app = App::start_with(&data, PUBLIC);
     let mut toks = tokens(&app).await;
     let staf = toks["staf@demo.paraf.test"].clone();
     let mut names = Vec::new();
@@ -164,7 +167,7 @@ async fn fifty_approval_chains_survive_twenty_sigkills_with_one_mail_per_step_an
             let _ = tokio::time::timeout(wait, answering).await;
             app.kill_hard();
             kills += 1;
-            app = App::start(&data);
+            app = App::start_with(&data, PUBLIC);
             toks = tokens(&app).await;
             continue;
         }
@@ -223,8 +226,23 @@ async fn fifty_approval_chains_survive_twenty_sigkills_with_one_mail_per_step_an
                 .as_array()
                 .map(|h| h.iter().filter(|e| e["event"] == "decided").count());
             assert_eq!(decided, Some(1), "{t}");
+            // Never two mails for one step. A crash between creating a task and mailing it
+            // may let the approver decide from the web inbox first; such a task is then
+            // never mailed (and a crash between mailing and recording it leaves one mail
+            // that the history does not list).
             let mails = outbox.iter().filter(|m| m.contains(id)).count();
-            assert_eq!(mails, 1, "mails for task {id}");
+            let events: Vec<&str> = t["history"]
+                .as_array()
+                .map(|h| h.iter().filter_map(|e| e["event"].as_str()).collect())
+                .unwrap_or_default();
+            assert!(mails <= 1, "task {id} mailed {mails} times: {t}");
+            assert!(
+                events.iter().filter(|e| **e == "mailed").count() <= mails,
+                "history lists a mail that is not in the outbox: {t}"
+            );
+            if mails == 0 {
+                assert_eq!(events, ["created", "decided", "delivered"], "{t}");
+            }
         }
         // The sign step ran once: the execution succeeded with one archived document.
         assert_eq!(v["status"], "SUCCEEDED", "{v}");
@@ -252,6 +270,12 @@ async fn fifty_approval_chains_survive_twenty_sigkills_with_one_mail_per_step_an
         })
         .filter(|e| e.file_name().to_string_lossy().ends_with("~meta.json"))
         .count();
-    assert_eq!(archived, EXECUTIONS, "one archived PDF per execution");
+    if archived != EXECUTIONS {
+        let kept = dir.keep();
+        panic!(
+            "{archived} archived PDFs for {EXECUTIONS} executions (data kept in {})",
+            kept.display()
+        );
+    }
     assert_eq!(kills, KILLS);
 }

@@ -26,9 +26,15 @@ pub struct App {
 impl App {
     /// Starts `paraf serve --demo --port 0` on `data_dir` and waits for its listening line.
     pub fn start(data_dir: &Path) -> App {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// As [`App::start`], with extra environment variables (e.g. `PARAF_PUBLIC_URL`).
+    pub fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> App {
         let mut child = paraf()
             .args(["serve", "--demo", "--port", "0", "--data-dir"])
             .arg(data_dir)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
