@@ -1,65 +1,27 @@
 // Headless Chromium (Debian's) drives the real `paraf serve --demo` through its pages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+import { startServer, launchBrowser, phonePage as newPhonePage, logIn } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const bin = process.env.PARAF_BIN ?? join(here, '..', '..', 'target', 'debug', 'paraf');
-const shots = join(here, 'test-results');
-let server, base, dataDir, browser;
-
-function startServer() {
-  dataDir = mkdtempSync(join(tmpdir(), 'paraf-browser-'));
-  server = spawn(bin, ['serve', '--demo', '--port', '0', '--data-dir', join(dataDir, 'data')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, PARAF_LOG: 'warn' },
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('paraf did not start in 120 s')), 120_000);
-    server.on('exit', (code) => reject(new Error(`paraf exited early with ${code}`)));
-    createInterface({ input: server.stdout }).on('line', (line) => {
-      const m = line.match(/^paraf listening on (\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
-}
+const shots = join(dirname(fileURLToPath(import.meta.url)), 'test-results');
+let server, base, browser;
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  base = await startServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  server = await startServer();
+  base = server.base;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  server?.kill('SIGKILL');
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  server?.stop();
 });
 
-// A phone-sized page: the approvers' usual screen.
-async function phonePage(extra = {}) {
-  const ctx = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: 'id-ID', ...extra });
-  return ctx.newPage();
-}
-
-async function logIn(page, login, password) {
-  await page.getByLabel('NIP atau email').fill(login);
-  await page.getByLabel('Kata sandi').fill(password);
-  await page.getByRole('button', { name: 'Masuk' }).click();
-}
+const phonePage = (extra = {}) => newPhonePage(browser, extra);
 
 test('a demo user logs in through the page and lands on the dashboard', async () => {
   const page = await phonePage();

@@ -653,7 +653,15 @@ struct TaskPage {
     note_error: Option<String>,
     newer: Option<String>,
     can_reassign: bool,
-    history: Vec<HistoryView>,
+    history: Vec<HistoryLine>,
+}
+
+/// One history line on the page: machine-readable time plus the WIB time people read.
+struct HistoryLine {
+    at: String,
+    shown: String,
+    event: String,
+    text: String,
 }
 
 async fn task_page_view(
@@ -722,7 +730,16 @@ async fn task_page_view(
         note_error: None,
         newer: t.superseded_by.as_ref().map(|n| format!("/tasks/{n}")),
         can_reassign: open && page.id.0.has(Role::Admin),
-        history: task_view(state, t, page.lang).history,
+        history: t
+            .history
+            .iter()
+            .map(|h| HistoryLine {
+                at: rfc3339(h.at),
+                shown: waktu_wib(h.at),
+                event: h.event.clone(),
+                text: page.lang.pick(&h.text).to_string(),
+            })
+            .collect(),
     })
 }
 
