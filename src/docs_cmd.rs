@@ -10,7 +10,9 @@ use paraf_core::archive::Archive;
 use paraf_core::audit::{AuditTrail, ChainReport};
 use paraf_core::{Blobs, Org, Signer, Table};
 use paraf_pdf::Modification;
-use paraf_tasks::sign::{check_pdf, sign_upload, Position, SignContext, UploadSign, MAX_PDF_BYTES};
+use paraf_tasks::sign::{
+    check_pdf, sign_upload, Position, SignContext, TsaClient, UploadSign, MAX_PDF_BYTES,
+};
 
 use crate::runtime::{DataDir, Runtime};
 
@@ -53,6 +55,10 @@ pub struct SignArgs {
         default_value = "http://127.0.0.1:8080"
     )]
     public_url: String,
+    /// RFC 3161 time-stamping authority (http or https URL): each signature gets its
+    /// time-stamp; when the TSA cannot be reached nothing is signed or written.
+    #[arg(long, env = "PARAF_TSA_URL")]
+    tsa_url: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -60,6 +66,46 @@ pub struct VerifyArgs {
     /// The PDF(s) to check.
     #[arg(required = true)]
     files: Vec<PathBuf>,
+    /// The TSA's root certificate(s), PEM, trusted besides the organisation root: without
+    /// it a time-stamp, and the signature carrying it, shows as untrusted.
+    #[arg(long, env = "PARAF_TSA_ROOT")]
+    tsa_root: Option<PathBuf>,
+}
+
+/// The TSA client for `--tsa-url` / `PARAF_TSA_URL` (unset or empty: none).
+pub fn tsa_client(url: Option<&str>) -> anyhow::Result<Option<TsaClient>> {
+    match url.map(str::trim).filter(|u| !u.is_empty()) {
+        None => Ok(None),
+        Some(u) => TsaClient::new(u)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("--tsa-url {e}")),
+    }
+}
+
+/// The certificates (DER) of the PEM file `--tsa-root` / `PARAF_TSA_ROOT` names.
+pub fn tsa_roots(path: Option<&Path>) -> anyhow::Result<Vec<Vec<u8>>> {
+    let Some(path) = path.filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--tsa-root: cannot read {}", path.display()))?;
+    let mut roots = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let body = &rest[start + "-----BEGIN CERTIFICATE-----".len()..];
+        let end = body
+            .find("-----END CERTIFICATE-----")
+            .with_context(|| format!("--tsa-root {}: unterminated PEM", path.display()))?;
+        let b64: String = body[..end].split_whitespace().collect();
+        let der = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64)
+            .with_context(|| format!("--tsa-root {}: bad base64", path.display()))?;
+        roots.push(der);
+        rest = &body[end..];
+    }
+    if roots.is_empty() {
+        bail!("--tsa-root {}: no PEM certificate in it", path.display());
+    }
+    Ok(roots)
 }
 
 #[derive(clap::Subcommand)]
@@ -122,6 +168,7 @@ pub async fn sign(dir: &DataDir, args: SignArgs) -> anyhow::Result<()> {
     if args.page == 0 {
         bail!("--page counts from 1");
     }
+    let tsa = tsa_client(args.tsa_url.as_deref())?;
     let rt = Runtime::open(dir, None).await?;
     let table = rt.table.clone() as Arc<dyn Table>;
     let blobs = rt.blobs.clone() as Arc<dyn Blobs>;
@@ -144,6 +191,7 @@ pub async fn sign(dir: &DataDir, args: SignArgs) -> anyhow::Result<()> {
         clock: rt.clock.clone(),
         public_base_url: args.public_url.trim_end_matches('/').to_string(),
         letterhead: paraf_pdf::render::Letterhead::kpu_jabar(),
+        tsa,
     };
     if let Some(d) = &args.out_dir {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
@@ -235,6 +283,8 @@ pub async fn verify(dir: &DataDir, args: VerifyArgs) -> anyhow::Result<()> {
         .root_certificate()
         .await
         .context("cannot read the organisation root certificate")?;
+    let mut roots = vec![root];
+    roots.extend(tsa_roots(args.tsa_root.as_deref())?);
     let archive = Archive::new(
         rt.table.clone() as Arc<dyn Table>,
         rt.blobs.clone() as Arc<dyn Blobs>,
@@ -242,7 +292,7 @@ pub async fn verify(dir: &DataDir, args: VerifyArgs) -> anyhow::Result<()> {
     );
     let mut bad = 0usize;
     for file in &args.files {
-        match verify_one(&archive, &root, file).await {
+        match verify_one(&archive, &roots, file).await {
             Ok(true) => {}
             Ok(false) => bad += 1,
             Err(e) => {
@@ -257,10 +307,10 @@ pub async fn verify(dir: &DataDir, args: VerifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn verify_one(archive: &Archive, root: &[u8], file: &Path) -> anyhow::Result<bool> {
+async fn verify_one(archive: &Archive, roots: &[Vec<u8>], file: &Path) -> anyhow::Result<bool> {
     let pdf = read_pdf(file)?;
     check_pdf(&pdf)?;
-    let report = paraf_pdf::verify(&pdf, &[root.to_vec()])?;
+    let report = paraf_pdf::verify(&pdf, roots)?;
     println!(
         "{}: sha256 {}, {} revision(s), {} signature(s)",
         file.display(),
@@ -280,6 +330,20 @@ async fn verify_one(archive: &Archive, root: &[u8], file: &Path) -> anyhow::Resu
                 .map(paraf_core::format::waktu_wib)
                 .unwrap_or_else(|| "-".into()),
         );
+        if let Some(ts) = &s.timestamp {
+            let verdict = if ts.is_valid() {
+                "trusted"
+            } else if !ts.trusted && ts.imprint_ok && ts.signature_ok {
+                "NOT TRUSTED (give the TSA's root with --tsa-root)"
+            } else {
+                "NOT VALID"
+            };
+            println!(
+                "     time-stamp: {} by {} — {verdict}",
+                paraf_core::format::waktu_wib(ts.time),
+                ts.tsa_name.as_deref().unwrap_or("?"),
+            );
+        }
         if let Modification::ContentChanged(what) = &s.modification {
             println!(
                 "     content changed after this signature: {}",

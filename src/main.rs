@@ -94,6 +94,14 @@ struct ServeArgs {
     /// Send mail through this SMTP server (smtp://user:pass@host:port) instead of the outbox.
     #[arg(long, env = "PARAF_SMTP_URL", hide_env_values = true)]
     smtp_url: Option<String>,
+    /// RFC 3161 time-stamping authority (http or https URL): every signature gets its
+    /// time-stamp, and signing fails while the TSA cannot be reached.
+    #[arg(long, env = "PARAF_TSA_URL")]
+    tsa_url: Option<String>,
+    /// The TSA's root certificate(s), PEM: trusted when verifying, else time-stamps (and the
+    /// signatures carrying them) show as untrusted.
+    #[arg(long, env = "PARAF_TSA_ROOT")]
+    tsa_root: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -219,6 +227,8 @@ async fn serve(dir: &DataDir, args: ServeArgs) -> anyhow::Result<()> {
         Some(runtime::ServeConfig {
             public_url: public_url.clone(),
             smtp_url: args.smtp_url,
+            tsa: docs_cmd::tsa_client(args.tsa_url.as_deref())?,
+            extra_roots: docs_cmd::tsa_roots(args.tsa_root.as_deref())?,
         }),
     )
     .await?;

@@ -92,6 +92,10 @@ impl DataDir {
 pub struct ServeConfig {
     pub public_url: String,
     pub smtp_url: Option<String>,
+    /// Time-stamps every signature (workflow sign task and API uploads) when set.
+    pub tsa: Option<paraf_tasks::sign::TsaClient>,
+    /// Trusted besides the organisation root when verifying (DER), e.g. the TSA's root.
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 /// Every adapter over one data directory.
@@ -108,6 +112,8 @@ pub struct Runtime {
     pub approvals: paraf_core::approvals::Approvals,
     jwt_pem: String,
     public_url: String,
+    tsa: Option<paraf_tasks::sign::TsaClient>,
+    extra_roots: Vec<Vec<u8>>,
 }
 
 fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -257,6 +263,11 @@ impl Runtime {
             None => Arc::new(OutboxMailer::new(dir.root().join("outbox"))),
         };
         let signer = Arc::new(LocalSigner::open(&dir.pki()).context("cannot open the key store")?);
+        let tsa = serve.as_ref().and_then(|s| s.tsa.clone());
+        let extra_roots = serve
+            .as_ref()
+            .map(|s| s.extra_roots.clone())
+            .unwrap_or_default();
         let jwt_pem = std::fs::read_to_string(dir.secrets().join("jwt.pem"))
             .context("cannot read secrets/jwt.pem")?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -270,6 +281,7 @@ impl Runtime {
             signer.clone(),
             blobs.clone(),
             &public_url,
+            tsa.clone(),
         )?;
         Ok(Runtime {
             table,
@@ -283,6 +295,8 @@ impl Runtime {
             approvals,
             jwt_pem,
             public_url,
+            tsa,
+            extra_roots,
         })
     }
 
@@ -310,7 +324,9 @@ impl Runtime {
         .with_file_links(Arc::new(move |token: &str, now| {
             blobs.resolve_link(token, now)
         }))
-        .with_workflows(Arc::new(self.workflows.clone()));
+        .with_workflows(Arc::new(self.workflows.clone()))
+        .with_tsa(self.tsa.clone())
+        .with_extra_roots(self.extra_roots.clone());
         Ok(state)
     }
 
@@ -319,11 +335,18 @@ impl Runtime {
     pub fn spawn_workflows(&self) {
         self.workflows.spawn_worker();
         let approvals = self.approvals.clone();
+        let dispositions = paraf_core::dispositions::Dispositions::new(
+            self.table.clone() as Arc<dyn Table>,
+            self.clock.clone(),
+        );
         let wf = self.workflows.clone();
         tokio::spawn(async move {
             loop {
                 if let Err(e) = approvals.redeliver_pending(&wf).await {
                     tracing::warn!(error = %e, "redelivering approval decisions failed");
+                }
+                if let Err(e) = dispositions.redeliver_pending(&wf).await {
+                    tracing::warn!(error = %e, "redelivering disposition answers failed");
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             }
@@ -337,6 +360,8 @@ fn task_error(name: &str, cause: impl std::fmt::Display) -> TaskError {
 
 /// The local interpreter over the store, with every workflow of `workflows/` (carried in
 /// the binary) and the task handlers their `${…FunctionArn}` resolve to.
+// One parameter per adapter the handlers need: a composition root's wiring, not an API.
+#[allow(clippy::too_many_arguments)]
 fn build_workflows(
     table: Arc<SqliteTable>,
     clock: Arc<dyn Clock>,
@@ -345,8 +370,13 @@ fn build_workflows(
     signer: Arc<LocalSigner>,
     blobs: Arc<FolderBlobs>,
     public_url: &str,
+    tsa: Option<paraf_tasks::sign::TsaClient>,
 ) -> anyhow::Result<LocalWorkflows> {
     let notifier = Notifier {
+        dispositions: paraf_core::dispositions::Dispositions::new(
+            table.clone() as Arc<dyn Table>,
+            clock.clone(),
+        ),
         approvals,
         mailer,
         base_url: public_url.to_string(),
@@ -394,6 +424,7 @@ fn build_workflows(
         clock: clock.clone(),
         public_base_url: public_url.to_string(),
         letterhead: paraf_pdf::render::Letterhead::kpu_jabar(),
+        tsa,
     };
     handlers.insert(
         definitions::SIGN.into(),

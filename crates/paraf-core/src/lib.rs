@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod dashboard;
 pub mod demo;
+pub mod dispositions;
 pub mod error;
 pub mod format;
 pub mod memory;

@@ -43,6 +43,7 @@ use crate::{AppState, JWT_AUDIENCE, MAX_BODY_BYTES};
         (name = "files", description = "time-limited download links"),
         (name = "archive", description = "signed documents: archive search, download, retention (role archivist), verification, signing an uploaded PDF, the public QR record"),
         (name = "approvals", description = "approval chains and their human tasks: inbox, decisions, reassignment"),
+        (name = "dispositions", description = "e-disposisi: incoming letters, dispositions, reports, withdrawing an unread forward"),
     )
 )]
 pub struct ApiDoc;
@@ -81,6 +82,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(file))
         .merge(crate::documents::api_routes())
         .merge(crate::inbox::api_routes())
+        .merge(crate::dispositions::api_routes())
 }
 
 // ---------- views ----------

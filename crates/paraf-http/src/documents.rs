@@ -371,6 +371,7 @@ fn sign_context(state: &AppState) -> SignContext {
         clock: state.clock.clone(),
         public_base_url: state.config.public_base_url.clone(),
         letterhead: Letterhead::kpu_jabar(),
+        tsa: state.tsa.clone(),
     }
 }
 
@@ -738,10 +739,12 @@ async fn verify_pdf(
         .root_certificate()
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    let mut roots = vec![root];
+    roots.extend(state.extra_roots.iter().cloned());
     // Parsing a 20 MB file is CPU work: keep it off the async workers.
     let report = tokio::task::spawn_blocking(move || {
         check_pdf(&pdf)?;
-        paraf_pdf::verify(&pdf, &[root]).map_err(|paraf_pdf::VerifyError::Pdf(e)| e)
+        paraf_pdf::verify(&pdf, &roots).map_err(|paraf_pdf::VerifyError::Pdf(e)| e)
     })
     .await
     .map_err(|e| ApiError::internal(&e))?

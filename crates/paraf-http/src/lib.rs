@@ -19,6 +19,7 @@
 //! ```
 
 pub mod api;
+pub mod dispositions;
 pub mod documents;
 pub mod error;
 pub mod i18n;
@@ -101,6 +102,11 @@ pub struct AppState {
     /// Serves `GET /api/v1/files/{token}` when set (local folder blobs); on AWS links go
     /// straight to S3 and this stays `None`.
     pub file_links: Option<FileLinkResolver>,
+    /// The configured time-stamping authority: uploads signed through the API carry its
+    /// time-stamp. `None`: no time-stamp.
+    pub tsa: Option<paraf_tasks::sign::TsaClient>,
+    /// Trusted besides the organisation root when verifying (DER), e.g. the TSA's root.
+    pub extra_roots: Arc<Vec<Vec<u8>>>,
     cookie_key: CookieKey,
 }
 
@@ -132,8 +138,22 @@ impl AppState {
             jwt: Arc::new(jwt),
             config: Arc::new(config),
             file_links: None,
+            tsa: None,
+            extra_roots: Arc::new(Vec::new()),
             cookie_key,
         }
+    }
+
+    /// Time-stamps every signature the API makes with `tsa` (RFC 3161).
+    pub fn with_tsa(mut self, tsa: Option<paraf_tasks::sign::TsaClient>) -> Self {
+        self.tsa = tsa;
+        self
+    }
+
+    /// Trusts these roots (DER) besides the organisation's when verifying, e.g. the TSA's.
+    pub fn with_extra_roots(mut self, roots: Vec<Vec<u8>>) -> Self {
+        self.extra_roots = Arc::new(roots);
+        self
     }
 
     /// Connects the workflow engine.
@@ -172,6 +192,7 @@ pub fn router(state: AppState) -> Router {
     let pages = pages::routes()
         .merge(documents::page_routes())
         .merge(inbox::page_routes())
+        .merge(dispositions::page_routes())
         .layer(
             ServiceBuilder::new()
                 .layer(SetResponseHeaderLayer::if_not_present(

@@ -37,7 +37,6 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", get(logout_confirm).post(logout))
         .route("/", get(dashboard))
         .route("/agenda", get(soon))
-        .route("/disposisi", get(soon))
         .route("/absensi", get(soon))
         .route("/sppd", get(soon))
         .route("/admin", get(|| async { Redirect::to("/admin/employees") }))

@@ -58,6 +58,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/tasks/{id}"),
     ("POST", "/api/v1/tasks/{id}/decision"),
     ("POST", "/api/v1/tasks/{id}/reassign"),
+    ("POST", "/api/v1/dispositions"),
+    ("GET", "/api/v1/dispositions"),
+    ("GET", "/api/v1/dispositions/{id}"),
+    ("POST", "/api/v1/dispositions/{id}/read"),
+    ("POST", "/api/v1/dispositions/{id}/complete"),
+    ("POST", "/api/v1/dispositions/{id}/forward"),
+    ("POST", "/api/v1/dispositions/{id}/cancel"),
+    ("GET", "/api/v1/letters/{id}"),
 ];
 
 #[tokio::test]

@@ -1203,8 +1203,8 @@ async fn the_disposition_workflow_ends_the_same_in_moto_and_locally() {
             ])
             .expect(succeeded(json!({"status": "completed", "holder": "ketua", "depth": 0,
                 "report": "semua selesai", "children": [
-                    {"holder": "sekretaris", "report": "rapat disiapkan", "children": []},
-                    {"holder": "kabag", "report": "anggaran siap", "children": []}]})))
+                    {"status": "completed", "holder": "sekretaris", "report": "rapat disiapkan", "children": []},
+                    {"status": "completed", "holder": "kabag", "report": "anggaran siap", "children": []}]})))
             .deviation(
                 "`arn:aws:states:::states:startExecution.sync:2` fails with States.Runtime \
                  (cause `'StateMachineArn'`): moto passes the documented parameter names \

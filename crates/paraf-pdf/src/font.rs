@@ -315,6 +315,8 @@ impl EmbeddedFont {
 type ProgramCache = Vec<((FontFace, Vec<u16>), (usize, Arc<Vec<u8>>))>;
 static PROGRAMS: Mutex<ProgramCache> = Mutex::new(Vec::new());
 const PROGRAMS_KEPT: usize = 64;
+/// zlib level of subset font programs.
+const PROGRAM_LEVEL: u8 = 1;
 
 impl EmbeddedFont {
     /// The subset font program: its length and its zlib-compressed bytes.
@@ -332,7 +334,12 @@ impl EmbeddedFont {
         }
         let program = subsetter::subset(self.kind.data(), 0, &self.remapper)
             .map_err(|e| FontError::Subset(self.kind.postscript_name(), e.to_string()))?;
-        let packed = Arc::new(miniz_oxide::deflate::compress_to_vec_zlib(&program, 6));
+        // Level 1, not 6: at level 6 a stamp with a new name spent a third of its time
+        // here; level 1 adds ≈ 2 KB to a rendered document (BENCHMARKS.md, sign table).
+        let packed = Arc::new(miniz_oxide::deflate::compress_to_vec_zlib(
+            &program,
+            PROGRAM_LEVEL,
+        ));
         let mut cache = PROGRAMS.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= PROGRAMS_KEPT {
             cache.remove(0);

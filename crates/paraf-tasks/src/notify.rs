@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use paraf_core::approvals::{ApprovalTask, Approvals, NewTask, TaskKind};
+use paraf_core::dispositions::{DispoKind, Dispositions, NewDispositionTask};
 use paraf_core::{Mailer, ServiceError};
 use serde_json::{json, Value};
 
@@ -52,6 +53,8 @@ pub struct Invocation {
 #[derive(Clone)]
 pub struct Notifier {
     pub approvals: Approvals,
+    /// The e-disposisi tasks (`disposition`, `disposition_report`).
+    pub dispositions: Dispositions,
     pub mailer: Arc<dyn Mailer>,
     /// `HttpConfig.public_base_url`: links are `{base}/tasks/{id}`.
     pub base_url: String,
@@ -78,9 +81,13 @@ fn step_number(p: &Value) -> Result<u32, NotifyError> {
 }
 
 impl Notifier {
-    /// The notify task: `kind` `approval_step` or `resubmit` (approval.asl.json).
+    /// The notify task: `kind` `approval_step` or `resubmit` (approval.asl.json),
+    /// `disposition` or `disposition_report` (disposition.asl.json).
     pub async fn notify(&self, payload: Value, inv: Invocation) -> Result<Value, NotifyError> {
         let kind = string(&payload, "kind")?;
+        if let Some(k) = DispoKind::parse(&kind) {
+            return self.notify_disposition(k, payload, inv).await;
+        }
         let kind = match TaskKind::parse(&kind) {
             Some(k) => k,
             None => return Err(NotifyError::UnsupportedKind(kind)),
@@ -124,6 +131,40 @@ impl Notifier {
         Ok(json!({"taskId": task.id, "mailSent": task.mail_sent}))
     }
 
+    /// A disposition ask: stores the holder's task and mails its link, once.
+    async fn notify_disposition(
+        &self,
+        kind: DispoKind,
+        payload: Value,
+        inv: Invocation,
+    ) -> Result<Value, NotifyError> {
+        let task_token = match payload.get("taskToken").and_then(Value::as_str) {
+            Some(t) => t.to_string(),
+            None => inv
+                .task_token
+                .clone()
+                .ok_or_else(|| NotifyError::InvalidPayload("`taskToken` is missing".into()))?,
+        };
+        let execution_id = string(&payload, "executionId")?;
+        string(&payload, "holder")?;
+        field(&payload, "letter")?;
+        let (task, _) = self
+            .dispositions
+            .create(NewDispositionTask {
+                idempotency_key: inv.idempotency_key,
+                task_token,
+                kind,
+                execution_id,
+                payload,
+            })
+            .await?;
+        let task = self
+            .dispositions
+            .mail_once(task, self.mailer.as_ref(), &self.base_url)
+            .await?;
+        Ok(json!({"taskId": task.id, "mailSent": task.mail_sent}))
+    }
+
     /// Mails the task's link unless that is recorded as done.
     pub async fn mail_once(&self, task: ApprovalTask) -> Result<ApprovalTask, NotifyError> {
         Ok(self
@@ -144,6 +185,11 @@ impl Notifier {
             .unwrap_or("States.Timeout")
             .to_string();
         let (task_kind, step) = match kind.as_str() {
+            "disposition_overdue" | "disposition_report_overdue" => {
+                // The state machine asks again; this ask's task makes way for the new one.
+                let n = self.dispositions.overdue(&execution_id).await?;
+                return Ok(json!({"outcome": "reminder", "replaced": n}));
+            }
             "approval_step_overdue" => {
                 let step = field(&payload, "step")?;
                 (TaskKind::ApprovalStep, step_number(step)?)

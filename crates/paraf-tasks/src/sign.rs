@@ -8,6 +8,10 @@
 //!
 //! Signing keys are per employee (`emp-<employee id>`), created on first use with the
 //! employee's name, NIP and jabatan in the certificate.
+//!
+//! With a configured TSA ([`SignContext::tsa`]) every signature is time-stamped (PAdES
+//! B-T); the TSA's time then differs between a run and its retry, but a retry finds the
+//! archived document first and does not sign again.
 
 use std::sync::Arc;
 
@@ -39,6 +43,95 @@ pub struct SignContext {
     /// e.g. `https://paraf.kpu-jabar.go.id`; QR codes point at `{base}/v/{id}`.
     pub public_base_url: String,
     pub letterhead: Letterhead,
+    /// A configured time-stamping authority: when set, every signature made with this
+    /// context carries its RFC 3161 signature time-stamp (PAdES B-T), and a TSA that
+    /// fails fails the signing — never a signature without the promised time-stamp.
+    pub tsa: Option<TsaClient>,
+}
+
+/// How long a TSA may take to connect, and to answer in full.
+pub const TSA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// An RFC 3161 time-stamping authority reached over HTTP(S) POST
+/// (`application/timestamp-query`).
+#[derive(Clone)]
+pub struct TsaClient {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for TsaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TsaClient").field("url", &self.url).finish()
+    }
+}
+
+impl TsaClient {
+    /// A client for the TSA at `url` (http or https), with [`TSA_TIMEOUT`].
+    pub fn new(url: &str) -> Result<TsaClient, String> {
+        let parsed = reqwest::Url::parse(url.trim()).map_err(|e| format!("`{url}`: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(format!("`{url}`: give an http:// or https:// URL"));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(TSA_TIMEOUT)
+            .timeout(TSA_TIMEOUT)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(TsaClient {
+            url: parsed.to_string(),
+            http,
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// POSTs a DER time-stamp query; the answer's body, unchecked (paraf-pdf checks it).
+    pub async fn post(&self, query: Vec<u8>) -> Result<Vec<u8>, String> {
+        let failed = |e: reqwest::Error| {
+            // reqwest's own message hides the cause ("error sending request"): add the chain.
+            let mut text = format!("TSA {}: {e}", self.url);
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            text
+        };
+        let answer = self
+            .http
+            .post(&self.url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                paraf_pdf::tsp::QUERY_CONTENT_TYPE,
+            )
+            .body(query)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(failed)?;
+        Ok(answer.bytes().await.map_err(failed)?.to_vec())
+    }
+}
+
+/// Signs with the context's TSA when one is configured, plainly otherwise.
+async fn sign_pdf(
+    ctx: &SignContext,
+    pdf: &[u8],
+    key_id: &str,
+    options: &SignOptions,
+) -> Result<Vec<u8>, SignError> {
+    match &ctx.tsa {
+        None => paraf_pdf::sign(pdf, ctx.signer.as_ref(), key_id, options).await,
+        Some(tsa) => {
+            paraf_pdf::sign_with_timestamp(pdf, ctx.signer.as_ref(), key_id, options, |query| {
+                tsa.post(query)
+            })
+            .await
+        }
+    }
 }
 
 impl SignContext {
@@ -159,6 +252,7 @@ impl SignTaskError {
     pub fn error_name(&self) -> &'static str {
         match self {
             SignTaskError::Signer(SignerError::Unavailable(_))
+            | SignTaskError::Sign(SignError::Timestamp(paraf_pdf::tsp::TspError::Transport(_)))
             | SignTaskError::Service(ServiceError::Internal(_) | ServiceError::Stale) => {
                 ERROR_UNAVAILABLE
             }
@@ -313,7 +407,7 @@ pub async fn run(ctx: &SignContext, input: SignTaskInput) -> Result<SignTaskOutp
                 stamp: stamp(emp, url.clone()),
             };
         }
-        pdf = paraf_pdf::sign(&pdf, ctx.signer.as_ref(), &key_id, &options).await?;
+        pdf = sign_pdf(ctx, &pdf, &key_id, &options).await?;
         signers.push(signatory(emp, now));
     }
 
@@ -480,7 +574,7 @@ pub async fn sign_upload(
             stamp: stamp(&emp, ctx.verification_url(&id)),
         };
     }
-    let signed = paraf_pdf::sign(&req.pdf, ctx.signer.as_ref(), &key_id, &options).await?;
+    let signed = sign_pdf(ctx, &req.pdf, &key_id, &options).await?;
     let stored = ctx
         .archive
         .store(
@@ -511,6 +605,14 @@ mod tests {
         assert_eq!(a, document_id_for("exec-1"));
         assert_ne!(a, document_id_for("exec-2"));
         assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn a_tsa_url_must_be_http_or_https() {
+        assert!(TsaClient::new("http://127.0.0.1:3180/tsa").is_ok());
+        assert!(TsaClient::new("https://tsa.example/").is_ok());
+        assert!(TsaClient::new("ftp://tsa.example/").is_err());
+        assert!(TsaClient::new("tsa.example").is_err());
     }
 
     #[test]

@@ -86,6 +86,7 @@ async fn fixture() -> Fixture {
             clock,
             public_base_url: "https://paraf.example".into(),
             letterhead: Letterhead::kpu_jabar(),
+            tsa: None,
         },
         blobs,
         root_pem,
