@@ -147,12 +147,19 @@ pub fn verify(pdf: &[u8], trust_roots: &[Vec<u8>]) -> Result<Report, VerifyError
     })
 }
 
-/// Ends of revisions: after each `%%EOF` and its end-of-line.
+/// Ends of revisions: after each `%%EOF` that closes a `startxref` section, and its
+/// end-of-line. A bare `%%EOF` elsewhere (inside a font's ToUnicode CMap, which ends
+/// with `%%EndResource` / `%%EOF`) is not a revision end.
 fn revision_ends(pdf: &[u8]) -> Vec<usize> {
     let mut ends = Vec::new();
     let mut from = 0;
     while let Some(i) = find(&pdf[from..], b"%%EOF") {
-        let mut end = from + i + 5;
+        let at = from + i;
+        if !closes_startxref(&pdf[..at]) {
+            from = at + 5;
+            continue;
+        }
+        let mut end = at + 5;
         if pdf.get(end) == Some(&b'\r') {
             end += 1;
         }
@@ -163,6 +170,22 @@ fn revision_ends(pdf: &[u8]) -> Vec<usize> {
         from = end;
     }
     ends
+}
+
+/// Whether `before` ends with `startxref`, an offset and whitespace (ISO 32000-1 7.5.5).
+fn closes_startxref(before: &[u8]) -> bool {
+    let trimmed = before.trim_ascii_end();
+    let digits = trimmed
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    if digits == 0 {
+        return false;
+    }
+    trimmed[..trimmed.len() - digits]
+        .trim_ascii_end()
+        .ends_with(b"startxref")
 }
 
 /// (field name, reference to its signature dictionary) for every signed `/Sig` field.

@@ -26,6 +26,9 @@ async fn signed_by_n_is_accepted_by_every_validator(n: usize) {
 
     let report = verify(&signed, &ca.roots()).expect("verify");
     assert_eq!(report.signatures.len(), n);
+    // The original plus one incremental update per signature (font CMaps inside the
+    // stamp end with a `%%EOF` of their own that is no revision end).
+    assert_eq!(report.revisions, n + 1);
     assert!(report.all_valid(), "{report:#?}");
     for (i, s) in report.signatures.iter().enumerate() {
         assert_eq!(s.signer_name.as_deref(), Some(SIGNERS[i].1));
