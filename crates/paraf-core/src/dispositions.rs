@@ -135,6 +135,10 @@ pub struct DispositionTask {
     pub letter: Letter,
     pub holder_id: String,
     pub holder_name: String,
+    /// The holder's Plh when the task was created during a delegation period: the task
+    /// is in their inbox and mailed to them; they act for the holder.
+    #[serde(default)]
+    pub acting_id: Option<String>,
     pub from_id: Option<String>,
     pub from_name: Option<String>,
     pub instruction: Option<String>,
@@ -163,6 +167,11 @@ pub struct DispositionTask {
 }
 
 impl DispositionTask {
+    /// Whose inbox the task is in (and who is mailed): the Plh during a delegation.
+    pub fn inbox_owner(&self) -> &str {
+        self.acting_id.as_deref().unwrap_or(&self.holder_id)
+    }
+
     pub fn is_open(&self) -> bool {
         self.status == DispoStatus::Open
     }
@@ -248,7 +257,7 @@ fn to_item(t: &DispositionTask) -> Result<Item, ServiceError> {
         } else {
             INBOX_DISPO_OPEN
         };
-        it.insert("gsi1pk".into(), json!(inbox_partition(&t.holder_id)));
+        it.insert("gsi1pk".into(), json!(inbox_partition(t.inbox_owner())));
         it.insert(
             "gsi1sk".into(),
             json!(format!("{prefix}{:016}#{}", ms(t.created).max(0), t.id)),
@@ -475,6 +484,7 @@ impl Dispositions {
             .into_iter()
             .filter(|o| o.kind == new.kind && o.status == DispoStatus::Expired)
             .find_map(|o| o.read_at);
+        let acting = self.org.acting_for(&holder, now.date()).await?;
         let id = crate::approvals::new_task_id();
         let t = DispositionTask {
             id: id.clone(),
@@ -484,6 +494,7 @@ impl Dispositions {
             letter,
             holder_id: holder.id.clone(),
             holder_name: holder.name.clone(),
+            acting_id: (acting.id != holder.id).then(|| acting.id.clone()),
             from_id,
             from_name,
             instruction: str_of(&node, "instruction"),
@@ -616,16 +627,47 @@ impl Dispositions {
             .collect())
     }
 
-    /// Holder, the one who forwarded it, admins, and the agendaris who registered it.
+    /// Holder (or their Plh), the one who forwarded it, admins, and the agendaris who
+    /// registered it.
     pub fn may_view(&self, t: &DispositionTask, who: &Principal) -> bool {
         who.employee_id == t.holder_id
+            || t.acting_id.as_deref() == Some(who.employee_id.as_str())
             || t.from_id.as_deref() == Some(who.employee_id.as_str())
             || t.letter.registered_by == who.employee_id
             || who.has(Role::Admin)
     }
 
-    fn require_holder(t: &DispositionTask, who: &Principal) -> Result<(), ServiceError> {
-        if who.employee_id == t.holder_id {
+    /// Whether `who` may act on `t` now: the holder, or their Plh — the one named when the
+    /// task was created, or whoever a delegation covering today names.
+    pub async fn may_act(
+        &self,
+        t: &DispositionTask,
+        who: &Principal,
+    ) -> Result<bool, ServiceError> {
+        if who.employee_id == t.holder_id
+            || t.acting_id.as_deref() == Some(who.employee_id.as_str())
+        {
+            return Ok(true);
+        }
+        let holder = match self.org.employee(&t.holder_id).await {
+            Ok(e) => e,
+            Err(ServiceError::NotFound(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        Ok(self
+            .org
+            .acting_for(&holder, self.clock.now().date())
+            .await?
+            .id
+            == who.employee_id)
+    }
+
+    async fn require_holder(
+        &self,
+        t: &DispositionTask,
+        who: &Principal,
+    ) -> Result<(), ServiceError> {
+        if self.may_act(t, who).await? {
             Ok(())
         } else {
             Err(ServiceError::Forbidden)
@@ -658,7 +700,7 @@ impl Dispositions {
         who: &Principal,
     ) -> Result<DispositionTask, ServiceError> {
         let t = self.get(id).await?;
-        Self::require_holder(&t, who)?;
+        self.require_holder(&t, who).await?;
         self.modify(id, |t, now| {
             if t.read_at.is_some() {
                 return Ok(false);
@@ -682,7 +724,7 @@ impl Dispositions {
         workflows: &dyn Workflows,
     ) -> Result<DispositionTask, ServiceError> {
         let t = self.get(id).await?;
-        Self::require_holder(&t, who)?;
+        self.require_holder(&t, who).await?;
         let report = report.trim().to_string();
         if report.is_empty() {
             return Err(ServiceError::invalid(
@@ -751,7 +793,7 @@ impl Dispositions {
         workflows: &dyn Workflows,
     ) -> Result<DispositionTask, ServiceError> {
         let t = self.get(id).await?;
-        Self::require_holder(&t, who)?;
+        self.require_holder(&t, who).await?;
         let mut errors = FieldErrors::default();
         if t.kind != DispoKind::Disposition {
             errors.add(
@@ -1003,7 +1045,7 @@ impl Dispositions {
         if task.mail_sent || !task.is_open() {
             return Ok(task);
         }
-        let to = self.org.employee(&task.holder_id).await?;
+        let to = self.org.employee(task.inbox_owner()).await?;
         let mail = compose(&task, &to.name, to.email.as_str(), base_url);
         mailer
             .send(mail)

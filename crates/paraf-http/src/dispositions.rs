@@ -302,7 +302,7 @@ async fn viewable(
 ) -> Result<DispositionTask, ApiError> {
     let d = dispositions(state);
     let t = d.get(id).await?;
-    if !d.may_view(&t, who) {
+    if !d.may_view(&t, who) && !d.may_act(&t, who).await? {
         return Err(ApiError::forbidden());
     }
     Ok(t)
@@ -657,7 +657,8 @@ async fn task_view_page(
     message: Option<String>,
 ) -> Result<TaskPage, ServiceError> {
     let x = tx(page.lang);
-    let is_holder = t.holder_id == page.id.0.employee_id;
+    // The holder, or their Plh acting for them.
+    let is_holder = dispositions(state).may_act(t, &page.id.0).await?;
     let children = if t.status == DispoStatus::Forwarded {
         dispositions(state)
             .children_of(&t.execution_id)

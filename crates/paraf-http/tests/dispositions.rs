@@ -656,3 +656,44 @@ async fn an_overdue_disposition_is_asked_again_and_keeps_its_read_state() {
     t.idle().await;
     assert_eq!(t.letter_status(&letter).await.0, "SUCCEEDED");
 }
+
+#[tokio::test]
+async fn a_disposition_for_an_official_on_leave_goes_to_their_plh_who_acts_for_them() {
+    let t = T::new().await;
+    // The Ketua is away from 30 November to 2 December; `a` is Plh.
+    t.state
+        .org
+        .create_delegation(
+            "ketua@kpu.test",
+            "a@kpu.test",
+            "2026-11-30",
+            "2026-12-02",
+            "cuti",
+        )
+        .await
+        .unwrap();
+    let letter = t.register().await;
+    assert_eq!(t.unread("a").await, 1, "the Plh's inbox has it");
+    assert_eq!(t.unread("ketua").await, 0);
+    let task = t.task("a").await;
+    let id = task["id"].as_str().unwrap().to_string();
+    // Someone who is neither holder nor Plh cannot act.
+    let r = t
+        .post(
+            "luar",
+            &format!("/api/v1/dispositions/{id}/complete"),
+            json!({"report": "bukan saya"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = t
+        .post(
+            "a",
+            &format!("/api/v1/dispositions/{id}/complete"),
+            json!({"report": "Sudah dikoordinasikan atas nama Ketua"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    t.idle().await;
+    assert_eq!(t.letter_status(&letter).await.0, "SUCCEEDED");
+}
