@@ -959,6 +959,52 @@ impl Dispositions {
         Ok(n)
     }
 
+    /// Gives an open task to another holder (admins only, e.g. when the holder left or
+    /// is ill without a Plh): the new holder gets it unread, in their inbox, by mail.
+    pub async fn reassign(
+        &self,
+        id: &str,
+        admin: &Principal,
+        to: &str,
+        mailer: &dyn Mailer,
+        base_url: &str,
+    ) -> Result<DispositionTask, ServiceError> {
+        admin.require(Role::Admin)?;
+        let target = self
+            .org
+            .find_employee(to)
+            .await?
+            .filter(|e| e.active)
+            .ok_or_else(|| {
+                ServiceError::invalid(
+                    "to",
+                    text!("pegawai tujuan tidak ditemukan", "no such active employee"),
+                )
+            })?;
+        let acting = self
+            .org
+            .acting_for(&target, self.clock.now().date())
+            .await?;
+        let t = self
+            .modify(id, |t, _| {
+                if !t.is_open() {
+                    return Err(Self::not_open(t));
+                }
+                if t.holder_id == target.id {
+                    return Ok(false);
+                }
+                t.holder_id = target.id.clone();
+                t.holder_name = target.name.clone();
+                t.acting_id = (acting.id != target.id).then(|| acting.id.clone());
+                t.read_at = None;
+                t.mail_sent = false;
+                Ok(true)
+            })
+            .await?;
+        tracing::info!(task = %t.id, admin = %admin.employee_id, to = %target.id, "disposition reassigned");
+        self.mail_once(t, mailer, base_url).await
+    }
+
     /// Withdraws a forward to a child whose task is still unread (its parent holder or an
     /// admin): the task is cancelled, then the child execution (and anything below it) is
     /// stopped; the parent's `Map` counts it as cancelled.

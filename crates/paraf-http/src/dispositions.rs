@@ -181,6 +181,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(complete))
         .routes(routes!(forward))
         .routes(routes!(cancel))
+        .routes(routes!(reassign))
 }
 
 // ---------- views ----------
@@ -490,6 +491,37 @@ async fn cancel(
     let wf = state.workflows.clone().ok_or_else(unavailable)?;
     let t = dispositions(&state)
         .cancel(&task_id, &id.0, wf.as_ref())
+        .await?;
+    Ok(Json(view(&state, &t).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReassignBody {
+    /// The new holder: employee id, NIP or email.
+    pub to: String,
+}
+
+/// Gives an open disposition to another holder (admins only); they get it unread, by mail.
+#[utoipa::path(post, path = "/api/v1/dispositions/{id}/reassign", tag = "dispositions",
+    params(("id" = String, Path, description = "the task id")),
+    request_body = ReassignBody,
+    responses((status = 200, body = DispositionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "the task is no longer open"),
+              (status = 422, body = ErrorBody, description = "`to` names no active employee")))]
+async fn reassign(
+    State(state): State<AppState>,
+    id: Identity,
+    Path(task_id): Path<String>,
+    Json(body): Json<ReassignBody>,
+) -> Result<Json<DispositionView>, ApiError> {
+    let t = dispositions(&state)
+        .reassign(
+            &task_id,
+            &id.0,
+            &body.to,
+            state.mailer.as_ref(),
+            &state.config.public_base_url,
+        )
         .await?;
     Ok(Json(view(&state, &t).await?))
 }

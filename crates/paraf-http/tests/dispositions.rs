@@ -697,3 +697,44 @@ async fn a_disposition_for_an_official_on_leave_goes_to_their_plh_who_acts_for_t
     t.idle().await;
     assert_eq!(t.letter_status(&letter).await.0, "SUCCEEDED");
 }
+
+#[tokio::test]
+async fn an_admin_reassigns_an_open_disposition_and_only_an_admin_may() {
+    let t = T::new().await;
+    let letter = t.register().await;
+    let id = t.task("ketua").await["id"].as_str().unwrap().to_string();
+    let uri = format!("/api/v1/dispositions/{id}/reassign");
+    let r = t.post("agendaris", &uri, json!({"to": "b@kpu.test"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = t
+        .post("admin", &uri, json!({"to": "nobody@kpu.test"}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.json()["error"]["fields"]["to"].is_string());
+    let r = t.post("admin", &uri, json!({"to": "b@kpu.test"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Gone from the Ketua's inbox, unread in b's; the old holder can no longer act.
+    assert!(t.inbox("ketua").await.is_empty());
+    assert_eq!(t.unread("b").await, 1);
+    let r = t
+        .post(
+            "ketua",
+            &format!("/api/v1/dispositions/{id}/complete"),
+            json!({"report": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = t
+        .post(
+            "b",
+            &format!("/api/v1/dispositions/{id}/complete"),
+            json!({"report": "Selesai"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    t.idle().await;
+    assert_eq!(t.letter_status(&letter).await.0, "SUCCEEDED");
+    // A closed task cannot be reassigned.
+    let r = t.post("admin", &uri, json!({"to": "c@kpu.test"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+}

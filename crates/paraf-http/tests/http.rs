@@ -65,6 +65,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/dispositions/{id}/complete"),
     ("POST", "/api/v1/dispositions/{id}/forward"),
     ("POST", "/api/v1/dispositions/{id}/cancel"),
+    ("POST", "/api/v1/dispositions/{id}/reassign"),
     ("GET", "/api/v1/letters/{id}"),
 ];
 
