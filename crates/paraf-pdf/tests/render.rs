@@ -81,7 +81,6 @@ fn assert_contains(text: &str, expected: &[&str]) {
 
 // The sample data the examples render too: one copy for both.
 #[path = "../examples/sample_data/mod.rs"]
-#[allow(dead_code)]
 mod sample_data;
 use sample_data::*;
 
