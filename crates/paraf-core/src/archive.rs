@@ -536,11 +536,10 @@ impl Archive {
         }
         let range = |from: Option<Date>, to: Option<Date>| -> SortKey {
             let lo = from
-                .and_then(|d| {
+                .map(|d| {
                     d.midnight()
                         .assume_offset(crate::ports::clock::WIB)
                         .unix_timestamp()
-                        .checked_sub(0)
                 })
                 .unwrap_or(0);
             let hi = to
