@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use paraf_core::{Auth, Blobs, Clock, Mailer, NewEmployee, NewUnit, Signer, SystemClock, Table};
+use paraf_core::{Auth, Blobs, Clock, Mailer, Signer, SystemClock, Table};
 use paraf_local::blobs::FolderBlobs;
 use paraf_local::mailer::{OutboxMailer, SmtpMailer};
 use paraf_local::signer::{LocalCa, LocalSigner};
@@ -199,45 +199,47 @@ pub async fn init_org(
     name: &str,
     password: &str,
 ) -> anyhow::Result<paraf_core::Employee> {
+    let first = paraf_core::org::FirstAdmin {
+        org_name: org_name.into(),
+        nip: nip.into(),
+        email: email.into(),
+        name: name.into(),
+        password: password.into(),
+    };
     // Check the admin's details before touching the disk.
-    paraf_core::Nip::parse(nip).map_err(|e| anyhow::anyhow!("--admin-nip: {e}"))?;
-    paraf_core::Email::parse(email).map_err(|e| anyhow::anyhow!("--admin-email: {e}"))?;
-    if password.chars().count() < paraf_core::auth::MIN_PASSWORD_CHARS {
-        anyhow::bail!(
-            "the admin password needs at least {} characters",
-            paraf_core::auth::MIN_PASSWORD_CHARS
-        );
-    }
+    first.check().map_err(init_error)?;
     create_skeleton(dir, org_name)?;
     let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.table_path())?);
     let auth = Auth::new(table, Arc::new(SystemClock));
-    let org = auth.org();
-    let unit = org
-        .create_unit(NewUnit {
-            code: "PIMP".into(),
-            name: org_name.into(),
-            kind: "pimpinan".into(),
-            parent_id: None,
-        })
+    let admin = paraf_core::org::bootstrap(&auth, &first)
         .await
-        .map_err(|e| anyhow::anyhow!("creating the root unit failed: {e:?}"))?;
-    let admin = org
-        .create_employee(NewEmployee {
-            nip: nip.into(),
-            name: name.into(),
-            email: email.into(),
-            jabatan: "Administrator paraf".into(),
-            unit: unit.id,
-            roles: vec!["admin".into()],
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("creating the admin failed: {e:?}"))?;
-    auth.set_password(&admin.id, password)
-        .await
-        .map_err(|e| anyhow::anyhow!("setting the admin password failed: {e:?}"))?;
+        .map_err(init_error)?;
     mark_ready(dir, org_name)?;
     Ok(admin)
+}
+
+/// A set-up error in the words of `paraf init`: each field as the flag that gave it.
+fn init_error(e: paraf_core::ServiceError) -> anyhow::Error {
+    match e {
+        paraf_core::ServiceError::Invalid(fields) => {
+            let lines: Vec<String> = fields
+                .iter()
+                .map(|(field, message)| {
+                    let flag = match field.as_str() {
+                        "org_name" => "--org-name",
+                        "nip" => "--admin-nip",
+                        "email" => "--admin-email",
+                        "name" => "--admin-name",
+                        "password" => "the admin password",
+                        other => other,
+                    };
+                    format!("{flag}: {}", message.en)
+                })
+                .collect();
+            anyhow::anyhow!("{}", lines.join("; "))
+        }
+        other => anyhow::anyhow!("setting up the organisation failed: {other:?}"),
+    }
 }
 
 impl Runtime {

@@ -1,20 +1,19 @@
 //! paraf on AWS: adapters that implement the core's ports on DynamoDB ([`DynamoTable`]),
-//! S3 ([`S3Blobs`]), KMS ([`KmsSigner`]) and SES v2 ([`SesMailer`]).
-//!
-//! Build the clients once per cold start with [`AwsClients::load`] and share them; every
-//! adapter is a cheap handle over a client. `AWS_ENDPOINT_URL` (read by `aws-config`)
-//! points every client at an emulator; S3 then switches to path-style addressing, which
-//! emulators on a bare host:port need.
+//! S3 ([`S3Blobs`]), Step Functions ([`SfnWorkflows`]), KMS ([`KmsSigner`], [`KmsCa`]) and
+//! SES v2 ([`SesMailer`]), and the Lambda functions' configuration ([`config`]).
 
 pub mod blobs;
+pub mod config;
 pub mod mailer;
 pub mod signer;
 pub mod table;
+pub mod workflows;
 
 pub use blobs::{create_archive_bucket, S3Blobs};
 pub use mailer::SesMailer;
 pub use signer::{CaIssuer, KmsCa, KmsSigner};
 pub use table::{create_table, DynamoTable};
+pub use workflows::SfnWorkflows;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -25,6 +24,7 @@ pub struct AwsClients {
     pub s3: aws_sdk_s3::Client,
     pub kms: aws_sdk_kms::Client,
     pub sesv2: aws_sdk_sesv2::Client,
+    pub sfn: aws_sdk_sfn::Client,
 }
 
 impl AwsClients {
@@ -46,6 +46,7 @@ impl AwsClients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             kms: aws_sdk_kms::Client::new(config),
             sesv2: aws_sdk_sesv2::Client::new(config),
+            sfn: aws_sdk_sfn::Client::new(config),
         }
     }
 }

@@ -11,17 +11,7 @@ const FROM: &str = "paraf@kpu-jabar.go.id";
 async fn fresh() -> (SesMailer, ()) {
     let clients = common::Moto::shared().clients().await;
     // SES sends only from a verified identity; moto verifies new identities at once.
-    if let Err(e) = clients
-        .sesv2
-        .create_email_identity()
-        .email_identity(FROM)
-        .send()
-        .await
-    {
-        // Every test creates it; a second create of the same identity is refused.
-        let msg = format!("{:?}", e.into_service_error());
-        assert!(msg.contains("AlreadyExists"), "create identity: {msg}");
-    }
+    common::ses_identity(&clients, FROM).await;
     let from = Email::parse(FROM).expect("sender address");
     (SesMailer::new(clients.sesv2, from), ())
 }

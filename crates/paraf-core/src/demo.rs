@@ -4,7 +4,7 @@
 
 use crate::auth::Auth;
 use crate::error::ServiceError;
-use crate::org::{NewEmployee, NewUnit};
+use crate::org::{set_up_on_conflict, NewEmployee, NewUnit};
 
 pub const DEMO_PASSWORD: &str = "paraf-demo";
 pub const DEMO_DOMAIN: &str = "demo.paraf.test";
@@ -383,12 +383,14 @@ pub struct DemoSummary {
     pub accounts: Vec<(String, String)>,
 }
 
-/// Loads the demo organisation into an empty directory. Fails with `Conflict` if a unit
-/// code or NIP is already present (so it is never loaded twice).
+/// Loads the demo organisation into an empty table. Refuses, writing nothing, when the
+/// organisation already has a unit (the `Conflict` of [`crate::org::bootstrap`]), so it is
+/// never loaded twice nor mixed into a real organisation.
 pub async fn load(auth: &Auth) -> Result<DemoSummary, ServiceError> {
     let org = auth.org();
+    org.ensure_empty().await?;
     let mut summary = DemoSummary::default();
-    for (code, name, kind, parent) in UNITS {
+    for (i, (code, name, kind, parent)) in UNITS.iter().enumerate() {
         let parent_id = match parent {
             Some(p) => Some(
                 org.find_unit(p)
@@ -404,7 +406,9 @@ pub async fn load(auth: &Auth) -> Result<DemoSummary, ServiceError> {
             kind: kind.to_string(),
             parent_id,
         })
-        .await?;
+        .await
+        // The root's code claim is the first write: losing it means another set-up won.
+        .map_err(|e| if i == 0 { set_up_on_conflict(e) } else { e })?;
         summary.units += 1;
     }
     for (local, name, nip, pangkat, golongan, jabatan, unit, roles, head) in PEOPLE {
@@ -446,6 +450,29 @@ mod tests {
             assert!(seen.insert(p.2), "duplicate {}", p.2);
         }
         assert!(PEOPLE.len() >= 25);
+    }
+
+    #[tokio::test]
+    async fn the_demo_refuses_an_organisation_that_is_already_set_up_and_writes_nothing() {
+        use std::sync::Arc;
+        let table = Arc::new(crate::memory::MemoryTable::new());
+        let auth = Auth::new(table.clone(), Arc::new(crate::SystemClock));
+        auth.org()
+            .create_unit(NewUnit {
+                code: "KPU-X".into(),
+                name: "KPU Kabupaten X".into(),
+                kind: "pimpinan".into(),
+                parent_id: None,
+            })
+            .await
+            .expect("a first unit");
+        let e = load(&auth).await.expect_err("refused");
+        assert!(
+            matches!(&e, ServiceError::Conflict { field, .. } if field == crate::org::ALREADY_SET_UP_FIELD),
+            "{e:?}"
+        );
+        assert_eq!(auth.org().units().await.expect("units").len(), 1);
+        assert!(auth.org().find_unit("PIMP").await.expect("find").is_none());
     }
 
     #[test]

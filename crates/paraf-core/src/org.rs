@@ -1036,6 +1036,134 @@ fn stale(e: TableError) -> ServiceError {
     }
 }
 
+// ---------- the first administrator ----------
+
+/// The code of the root unit [`bootstrap`] creates (the demo's root has it too). Its
+/// unique claim is the first write of either, so of two concurrent set-ups one wins.
+pub const ROOT_UNIT_CODE: &str = "PIMP";
+
+/// The field of the conflict [`bootstrap`] and [`crate::demo::load`] refuse with when the
+/// organisation is already set up.
+pub const ALREADY_SET_UP_FIELD: &str = "organisation";
+
+fn already_set_up() -> ServiceError {
+    ServiceError::conflict(
+        ALREADY_SET_UP_FIELD,
+        text!(
+            "organisasi sudah disiapkan (sudah ada unit)",
+            "the organisation is already set up (it has units)"
+        ),
+    )
+}
+
+/// The organisation and its first administrator, as `paraf init` and the AWS `setup`
+/// function take them (unparsed).
+#[derive(Clone, Default, Deserialize)]
+pub struct FirstAdmin {
+    /// The name of the root unit.
+    pub org_name: String,
+    pub nip: String,
+    pub email: String,
+    pub name: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for FirstAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FirstAdmin")
+            .field("org_name", &self.org_name)
+            .field("nip", &self.nip)
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FirstAdmin {
+    /// Checks every field without touching the table, naming each one at fault:
+    /// `org_name`, `nip`, `email`, `name`, `password`.
+    pub fn check(&self) -> Result<(), ServiceError> {
+        let mut errors = FieldErrors::default();
+        required(&mut errors, "org_name", &self.org_name, 200);
+        if let Err(e) = Nip::parse(&self.nip) {
+            errors.add("nip", e.0);
+        }
+        if let Err(e) = Email::parse(&self.email) {
+            errors.add("email", e.0);
+        }
+        required(&mut errors, "name", &self.name, 200);
+        if let Err(ServiceError::Invalid(e)) = crate::auth::check_password(&self.password) {
+            for (field, message) in e.iter() {
+                errors.add(field, message.clone());
+            }
+        }
+        errors.into_result()
+    }
+}
+
+/// Sets up an empty organisation: the root unit ([`ROOT_UNIT_CODE`], named `org_name`)
+/// and the first administrator in it (roles staff and admin) with `password`.
+///
+/// Refuses with a `Conflict` on [`ALREADY_SET_UP_FIELD`], writing nothing, when the
+/// organisation has any unit; refuses with `Invalid` (see [`FirstAdmin::check`]) before
+/// reading anything. The three writes are not one transaction: a failure after the
+/// first leaves a root unit behind, and a second run is then refused.
+pub async fn bootstrap(
+    auth: &crate::auth::Auth,
+    admin: &FirstAdmin,
+) -> Result<Employee, ServiceError> {
+    admin.check()?;
+    let org = auth.org();
+    org.ensure_empty().await?;
+    let unit = org
+        .create_unit(NewUnit {
+            code: ROOT_UNIT_CODE.into(),
+            name: admin.org_name.trim().into(),
+            kind: UnitKind::Pimpinan.as_str().into(),
+            parent_id: None,
+        })
+        .await
+        .map_err(set_up_on_conflict)?;
+    let employee = org
+        .create_employee(NewEmployee {
+            nip: admin.nip.clone(),
+            name: admin.name.clone(),
+            email: admin.email.clone(),
+            jabatan: "Administrator paraf".into(),
+            unit: unit.id,
+            roles: vec![Role::Admin.as_str().into()],
+            ..Default::default()
+        })
+        .await?;
+    auth.set_password(&employee.id, &admin.password).await?;
+    tracing::info!(employee = %employee.id, "organisation set up with its first administrator");
+    Ok(employee)
+}
+
+/// A conflict on the root unit's code means another set-up got there first.
+pub(crate) fn set_up_on_conflict(e: ServiceError) -> ServiceError {
+    match e {
+        ServiceError::Conflict { .. } => already_set_up(),
+        other => other,
+    }
+}
+
+impl Org {
+    /// `Ok` when the organisation has no unit yet; else the conflict [`bootstrap`] and the
+    /// demo refuse with.
+    pub async fn ensure_empty(&self) -> Result<(), ServiceError> {
+        let page = self
+            .table
+            .query(Query::partition(Index::Gsi1, "UNITS").limit(1))
+            .await?;
+        if page.items.is_empty() {
+            Ok(())
+        } else {
+            Err(already_set_up())
+        }
+    }
+}
+
 /// A sortable random id (UUID v7, simple form).
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
@@ -1082,5 +1210,85 @@ impl ImportReport {
     }
     pub fn rejected(&self) -> usize {
         self.rows.len() - self.imported()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Auth;
+    use crate::memory::MemoryTable;
+    use crate::ports::clock::SystemClock;
+
+    fn auth() -> Auth {
+        Auth::new(Arc::new(MemoryTable::new()), Arc::new(SystemClock))
+    }
+
+    fn first_admin() -> FirstAdmin {
+        FirstAdmin {
+            org_name: "KPU Kabupaten Contoh".into(),
+            nip: "198503122010011003".into(),
+            email: "it@contoh.go.id".into(),
+            name: "Admin Contoh".into(),
+            password: "rahasia-sekali".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn bootstrap_creates_the_root_unit_and_an_admin_who_can_log_in() {
+        let auth = auth();
+        let admin = bootstrap(&auth, &first_admin()).await.expect("set up");
+        assert!(admin.has_role(Role::Admin));
+        let root = auth.org().unit(&admin.unit_id).await.expect("root unit");
+        assert_eq!(
+            (root.code.as_str(), root.name.as_str()),
+            (ROOT_UNIT_CODE, "KPU Kabupaten Contoh")
+        );
+        let who = auth
+            .authenticate("it@contoh.go.id", "rahasia-sekali")
+            .await
+            .expect("logs in");
+        assert_eq!(who.id, admin.id);
+    }
+
+    #[tokio::test]
+    async fn bootstrap_refuses_an_organisation_that_has_a_unit_and_writes_nothing() {
+        let auth = auth();
+        bootstrap(&auth, &first_admin()).await.expect("first run");
+        let second = FirstAdmin {
+            nip: "199001012015031001".into(),
+            email: "lain@contoh.go.id".into(),
+            ..first_admin()
+        };
+        let e = bootstrap(&auth, &second).await.expect_err("second run");
+        assert!(
+            matches!(&e, ServiceError::Conflict { field, .. } if field == ALREADY_SET_UP_FIELD),
+            "{e:?}"
+        );
+        assert_eq!(auth.org().units().await.expect("units").len(), 1);
+        assert!(auth
+            .org()
+            .find_employee("lain@contoh.go.id")
+            .await
+            .expect("find")
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn bootstrap_names_every_bad_field_before_writing_anything() {
+        let auth = auth();
+        let bad = FirstAdmin {
+            org_name: " ".into(),
+            nip: "123".into(),
+            email: "not-an-address".into(),
+            name: String::new(),
+            password: "short".into(),
+        };
+        let Err(ServiceError::Invalid(fields)) = bootstrap(&auth, &bad).await else {
+            panic!("expected Invalid");
+        };
+        let named: Vec<&str> = fields.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(named, ["email", "name", "nip", "org_name", "password"]);
+        assert!(auth.org().units().await.expect("units").is_empty());
     }
 }

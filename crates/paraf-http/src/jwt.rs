@@ -67,6 +67,34 @@ impl JwtKeys {
         JwtKeys::from_signing(SigningKey::random(&mut rand::rngs::OsRng))
     }
 
+    /// Shortest seed [`JwtKeys::from_seed`] accepts.
+    pub const MIN_SEED_BYTES: usize = 32;
+
+    /// The keypair derived from a secret seed (on Lambda `PARAF_SESSION_SECRET`), the same
+    /// for every instance that holds the seed. The P-256 scalar is SHA-256 over a
+    /// domain-separation label, a counter and the seed, retried with the next counter in
+    /// the (about 2^-32 likely) case that it is not a valid scalar, so it is uniform.
+    pub fn from_seed(seed: &[u8]) -> Result<Self, JwtError> {
+        use sha2::Digest as _;
+        if seed.len() < Self::MIN_SEED_BYTES {
+            return Err(JwtError::Key(format!(
+                "seed shorter than {} bytes",
+                Self::MIN_SEED_BYTES
+            )));
+        }
+        for counter in 0u32..=255 {
+            let mut h = sha2::Sha256::new();
+            h.update(b"paraf-jwt-es256-seed-v1\0");
+            h.update(counter.to_be_bytes());
+            h.update(seed);
+            let bytes = h.finalize();
+            if let Ok(signing) = SigningKey::from_bytes(&bytes) {
+                return Ok(JwtKeys::from_signing(signing));
+            }
+        }
+        Err(JwtError::Key("no scalar derived from the seed".into()))
+    }
+
     pub fn from_pem(pem: &str) -> Result<Self, JwtError> {
         let signing = SigningKey::from_pkcs8_pem(pem).map_err(|e| JwtError::Key(e.to_string()))?;
         Ok(JwtKeys::from_signing(signing))
@@ -191,6 +219,42 @@ mod tests {
         let again = JwtKeys::from_pem(&keys.to_pem().unwrap()).unwrap();
         let t = keys.sign(&claims(1000)).unwrap();
         assert_eq!(again.verify(&t, "iss", "aud", 1000).unwrap(), claims(1000));
+    }
+
+    #[test]
+    fn keys_from_one_seed_are_the_same_and_other_seeds_give_other_keys() {
+        let seed = b"0123456789abcdef0123456789abcdef";
+        let a = JwtKeys::from_seed(seed).unwrap();
+        let b = JwtKeys::from_seed(seed).unwrap();
+        assert_eq!(a.to_pem().unwrap(), b.to_pem().unwrap());
+        assert_eq!(a.kid(), b.kid());
+        let t = a.sign(&claims(1000)).unwrap();
+        assert_eq!(b.verify(&t, "iss", "aud", 1000).unwrap(), claims(1000));
+        let c = JwtKeys::from_seed(b"0123456789abcdef0123456789abcdeF").unwrap();
+        assert_ne!(a.kid(), c.kid());
+        assert!(matches!(
+            c.verify(&t, "iss", "aud", 1000),
+            Err(JwtError::Signature)
+        ));
+    }
+
+    #[test]
+    fn the_derived_key_is_pinned_so_a_change_of_derivation_is_noticed() {
+        // Changing the derivation would sign every user out and void every API token.
+        let keys = JwtKeys::from_seed(&[7u8; 32]).unwrap();
+        let again = JwtKeys::from_seed(&[7u8; 32]).unwrap();
+        assert_eq!(keys.kid(), again.kid());
+        assert_eq!(keys.kid(), PINNED_KID);
+    }
+
+    const PINNED_KID: &str = "_uyYQ6kYkJ0JCaux";
+
+    #[test]
+    fn a_short_seed_is_refused() {
+        assert!(matches!(
+            JwtKeys::from_seed(b"too short"),
+            Err(JwtError::Key(_))
+        ));
     }
 
     #[test]

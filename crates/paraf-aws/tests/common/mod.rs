@@ -74,6 +74,8 @@ impl Moto {
             .arg(r#""$0" "$@" </dev/null >/dev/null 2>&1 & m=$!; cat >/dev/null; kill $m; wait $m"#)
             .arg(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // Step Functions calls moto's own Lambda at localhost:$MOTO_PORT (else 5000).
+            .env("MOTO_PORT", port.to_string())
             .stdin(Stdio::piped())
             .spawn()
             .expect("start moto_server");
@@ -119,7 +121,117 @@ impl Moto {
     }
 }
 
+/// Makes this server run Step Functions definitions (moto only stores them otherwise),
+/// with Lambda tasks answered from the queue of [`queue_lambda_results`]. The setting is
+/// per server and idempotent: every test that needs it calls it.
+pub async fn enable_step_functions(moto: &Moto) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/moto-api/config", moto.endpoint))
+        .json(
+            &serde_json::json!({"stepfunctions": {"execute_state_machine": true},
+                                  "lambda": {"use_docker": false}}),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("moto config: {e}"));
+    assert!(r.status().is_success(), "moto config: {}", r.status());
+}
+
+/// Results the next Lambda invocations in `region` return, in order, whatever the
+/// function (moto keeps one queue per account and region; an empty queue echoes the
+/// payload). Tests that queue results use a region of their own.
+pub async fn queue_lambda_results(moto: &Moto, region: &str, results: &[serde_json::Value]) {
+    if results.is_empty() {
+        return;
+    }
+    let results: Vec<String> = results.iter().map(|v| v.to_string()).collect();
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/moto-api/static/lambda-simple/response",
+            moto.endpoint
+        ))
+        .json(&serde_json::json!({"results": results, "region": region,
+                                  "account_id": "123456789012"}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("queue lambda results: {e}"));
+    assert!(
+        r.status().is_success(),
+        "queue lambda results: {}",
+        r.status()
+    );
+}
+
 /// A name no other test uses (DynamoDB tables, S3 buckets: lowercase, digits, dashes).
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Makes `from` an SES sender identity; one another test of this server made is fine.
+pub async fn ses_identity(clients: &AwsClients, from: &str) {
+    if let Err(e) = clients
+        .sesv2
+        .create_email_identity()
+        .email_identity(from)
+        .send()
+        .await
+    {
+        let msg = format!("{:?}", e.into_service_error());
+        assert!(
+            msg.contains("AlreadyExists"),
+            "create identity {from}: {msg}"
+        );
+    }
+}
+
+/// A new DynamoDB table named `prefix-<unique>`: its name and the `Table` port over it.
+pub async fn table(
+    clients: &AwsClients,
+    prefix: &str,
+) -> (String, std::sync::Arc<dyn paraf_core::Table>) {
+    let name = unique(prefix);
+    paraf_aws::create_table(&clients.dynamodb, &name)
+        .await
+        .unwrap_or_else(|e| panic!("create table {name}: {e}"));
+    let table = std::sync::Arc::new(paraf_aws::DynamoTable::new(
+        clients.dynamodb.clone(),
+        name.clone(),
+    ));
+    (name, table)
+}
+
+/// As [`table`], with the demo organisation (`paraf_core::demo`) loaded.
+pub async fn demo_table(
+    clients: &AwsClients,
+    prefix: &str,
+) -> (String, std::sync::Arc<dyn paraf_core::Table>) {
+    let (name, table) = self::table(clients, prefix).await;
+    let auth = paraf_core::Auth::new(table.clone(), std::sync::Arc::new(paraf_core::SystemClock));
+    paraf_core::demo::load(&auth)
+        .await
+        .unwrap_or_else(|e| panic!("demo organisation: {e:?}"));
+    (name, table)
+}
+
+/// How many mails moto's SES recorded whose content mentions `needle` (moto keeps every
+/// test's mail: make `needle` unique to the test).
+pub async fn mails_mentioning(moto: &Moto, needle: &str) -> usize {
+    let url = format!("{}/moto-api/data.json", moto.endpoint);
+    let data: serde_json::Value = reqwest::get(&url)
+        .await
+        .unwrap_or_else(|e| panic!("moto data: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("moto data is not JSON: {e}"));
+    fn count(v: &serde_json::Value, needle: &str) -> usize {
+        match v {
+            serde_json::Value::Object(m) if m.contains_key("subject") => {
+                usize::from(v.to_string().contains(needle))
+            }
+            serde_json::Value::Object(m) => m.values().map(|x| count(x, needle)).sum(),
+            serde_json::Value::Array(a) => a.iter().map(|x| count(x, needle)).sum(),
+            _ => 0,
+        }
+    }
+    count(&data["ses"], needle)
 }

@@ -1,0 +1,90 @@
+//! The `sign` function (`${SignFunctionArn}`): [`paraf_tasks::sign::run`] over KMS keys,
+//! the S3 archive and the DynamoDB table. The payload is the approval workflow's `Sign`
+//! state (`executionId` is the idempotency key, `signedAt` the signing time), so a retry
+//! returns the document the first run archived. Failures carry the task's error names
+//! (`Paraf.SignInvalid`, `Paraf.SignUnavailable`) as Lambda `errorType`.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use paraf_aws::config::{
+    Config, ConfigError, Configured, ARCHIVE_BUCKET, CA_ALIAS, ERROR_MISCONFIGURED, PUBLIC_URL,
+    TSA_URL,
+};
+use paraf_aws::AwsClients;
+use paraf_core::{Blobs, Clock, Signer, SystemClock, Table};
+use paraf_tasks::sign::{SignContext, SignTaskInput, TsaClient, ERROR_INVALID, ERROR_UNAVAILABLE};
+use serde_json::Value;
+
+/// The sign task's context over the AWS adapters, wired as `paraf serve` wires it.
+pub fn context(config: &Config, clients: &AwsClients) -> Result<SignContext, ConfigError> {
+    let unread = |what: &'static str| ConfigError::new(what, "is not read by this function");
+    let table: Arc<dyn Table> = Arc::new(config.table(clients));
+    let blobs: Arc<dyn Blobs> = Arc::new(
+        config
+            .blobs(clients)
+            .ok_or_else(|| unread(ARCHIVE_BUCKET))?,
+    );
+    let signer: Arc<dyn Signer> = Arc::new(
+        config
+            .signer(clients, table.clone())
+            .ok_or_else(|| unread(CA_ALIAS))?,
+    );
+    let public_base_url = config
+        .public_url
+        .clone()
+        .ok_or_else(|| unread(PUBLIC_URL))?;
+    let tsa = config
+        .tsa_url
+        .as_deref()
+        .map(TsaClient::new)
+        .transpose()
+        .map_err(|e| ConfigError::new(TSA_URL, e))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    Ok(SignContext {
+        org: paraf_core::Org::new(table.clone(), clock.clone()),
+        archive: paraf_core::archive::Archive::new(table, blobs, clock.clone()),
+        signer,
+        clock,
+        public_base_url,
+        letterhead: paraf_pdf::render::Letterhead::kpu_jabar(),
+        tsa,
+    })
+}
+
+/// A Lambda error the workflow's `Retry`/`Catch` match by `errorType`.
+pub fn failure(error_type: &str, message: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic {
+        error_type: error_type.to_string(),
+        error_message: message.to_string(),
+    }
+}
+
+/// What every invocation of this cold start runs with.
+pub struct Handler {
+    context: Configured<SignContext>,
+}
+
+impl Handler {
+    /// Logs one line when the configuration is unusable; every invocation then fails with
+    /// `Paraf.Misconfigured`.
+    pub fn new(context: Result<SignContext, ConfigError>) -> Self {
+        Handler {
+            context: Configured::new(context),
+        }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+        let ctx = self
+            .context
+            .get()
+            .map_err(|e| failure(ERROR_MISCONFIGURED, e))?;
+        let input: SignTaskInput = serde_json::from_value(event.payload)
+            .map_err(|e| failure(ERROR_INVALID, format!("invalid sign request: {e}")))?;
+        let out = paraf_tasks::sign::run(ctx, input).await.map_err(|e| {
+            tracing::warn!(error = %e, error_type = e.error_name(), "sign failed");
+            failure(e.error_name(), &e)
+        })?;
+        serde_json::to_value(out).map_err(|e| failure(ERROR_UNAVAILABLE, e))
+    }
+}
