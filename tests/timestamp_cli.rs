@@ -10,7 +10,7 @@ mod tsa;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::paraf;
+use common::{letter_pdf, paraf, text};
 use tsa::start_tsa;
 
 const SEKRETARIS: &str = "sekretaris@demo.paraf.test";
@@ -44,45 +44,6 @@ fn run(data: &Path, args: &[&str]) -> Output {
         .env_remove("PARAF_TSA_ROOT")
         .output()
         .expect("paraf runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// A one-page A4 PDF with a classic xref table.
-fn letter_pdf(words: &str) -> Vec<u8> {
-    let content = format!("BT /F1 14 Tf 72 760 Td ({words}) Tj ET");
-    let objs = [
-        "<</Type/Catalog/Pages 2 0 R>>".to_string(),
-        "<</Type/Pages/Kids[3 0 R]/Count 1>>".to_string(),
-        "<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R/Resources<</Font<</F1 5 0 R>>>>>>".to_string(),
-        format!("<</Length {}>>\nstream\n{content}\nendstream", content.len()),
-        "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>".to_string(),
-    ];
-    let mut out = b"%PDF-1.7\n".to_vec();
-    let mut offs = Vec::new();
-    for (i, o) in objs.iter().enumerate() {
-        offs.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes());
-    for o in offs {
-        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!(
-            "trailer\n<</Size {}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n",
-            objs.len() + 1
-        )
-        .as_bytes(),
-    );
-    out
 }
 
 // The binary runs blocking in the test body while the TSA answers on the runtime's workers.

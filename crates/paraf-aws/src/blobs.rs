@@ -123,16 +123,6 @@ fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), BlobsErr
     Ok(())
 }
 
-fn content_type(given: &str) -> Result<String, BlobsError> {
-    if given.is_empty() {
-        return Ok("application/octet-stream".into());
-    }
-    if given.len() > 255 || !given.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Err(BlobsError::Validation(format!("content type `{given}`")));
-    }
-    Ok(given.to_owned())
-}
-
 fn to_time(t: Option<&DateTime>) -> Option<OffsetDateTime> {
     t.and_then(|t| OffsetDateTime::from_unix_timestamp(t.secs()).ok())
 }
@@ -208,7 +198,7 @@ impl Blobs for S3Blobs {
     async fn put(&self, blob: PutBlob) -> Result<BlobInfo, BlobsError> {
         validate_key(&blob.key)?;
         validate_metadata(&blob.metadata)?;
-        let ctype = content_type(&blob.content_type)?;
+        let ctype = paraf_core::ports::blobs::content_type(&blob.content_type)?;
         let key = blob.key.as_str();
         if let Some(existing) = self.current(key).await? {
             if blob.if_absent {

@@ -195,7 +195,7 @@ impl Inner {
     fn put(&self, blob: PutBlob) -> Result<BlobInfo, BlobsError> {
         let paths = self.paths(&blob.key)?;
         validate_metadata(&blob.metadata)?;
-        let content_type = content_type(&blob.content_type)?;
+        let content_type = paraf_core::ports::blobs::content_type(&blob.content_type)?;
         let now = self.clock.now();
         if let Some(until) = blob.retain_until {
             // As S3 Object Lock: a retention date must lie in the future.
@@ -457,16 +457,6 @@ fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), BlobsErr
         )));
     }
     Ok(())
-}
-
-fn content_type(given: &str) -> Result<String, BlobsError> {
-    if given.is_empty() {
-        return Ok("application/octet-stream".into());
-    }
-    if given.len() > 255 || !given.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Err(BlobsError::Validation(format!("content type `{given}`")));
-    }
-    Ok(given.to_owned())
 }
 
 fn decode_cursor(cursor: &str) -> Result<String, BlobsError> {

@@ -121,6 +121,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// The content type a blob is stored with: `application/octet-stream` when none is given;
+/// at most 255 printable ASCII characters (an HTTP header value on S3, a file attribute
+/// locally — both adapters apply the same rule).
+pub fn content_type(given: &str) -> Result<String, BlobsError> {
+    if given.is_empty() {
+        return Ok("application/octet-stream".into());
+    }
+    if given.len() > 255 || !given.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(BlobsError::Validation(format!("content type `{given}`")));
+    }
+    Ok(given.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
