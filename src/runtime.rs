@@ -380,7 +380,7 @@ fn build_workflows(
             clock.clone(),
         ),
         approvals,
-        mailer,
+        mailer: mailer.clone(),
         base_url: public_url.to_string(),
     };
     let mut handlers = Handlers::new();
@@ -432,13 +432,11 @@ fn build_workflows(
         definitions::SIGN.into(),
         handler_fn(move |payload: serde_json::Value, _ctx: TaskContext| {
             let ctx = sign_ctx.clone();
+            let mailer = mailer.clone();
             async move {
-                let input: paraf_tasks::sign::SignTaskInput = serde_json::from_value(payload)
-                    .map_err(|e| task_error(paraf_tasks::sign::ERROR_INVALID, e))?;
-                let out = paraf_tasks::sign::run(&ctx, input)
+                paraf_tasks::travel::run_sign_task(&ctx, Some(mailer), payload)
                     .await
-                    .map_err(|e| task_error(e.error_name(), &e))?;
-                serde_json::to_value(out).map_err(|e| task_error("Paraf.SignFailed", e))
+                    .map_err(|e| task_error(e.error_name(), &e))
             }
         }),
     );

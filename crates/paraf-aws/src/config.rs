@@ -11,7 +11,7 @@
 //! |---|---|---|---|---|---|
 //! | `PARAF_TABLE_NAME` | ✓ | ✓ | ✓ | ✓ | ✓ |
 //! | `PARAF_ARCHIVE_BUCKET` | ✓ | | ✓ | | |
-//! | `PARAF_MAIL_FROM` | ✓ | ✓ | | | |
+//! | `PARAF_MAIL_FROM` | ✓ | ✓ | ✓ | | |
 //! | `PARAF_PUBLIC_URL` | ✓ | ✓ | ✓ | | |
 //! | `PARAF_ORG_NAME` | ✓ | | ✓ | | ✓ |
 //! | `PARAF_KMS_ALIAS_PREFIX` | ✓ | | ✓ | | |
@@ -108,6 +108,7 @@ impl Function {
             Function::Sign => &[
                 (TABLE_NAME, true),
                 (ARCHIVE_BUCKET, true),
+                (MAIL_FROM, true),
                 (PUBLIC_URL, true),
                 (ORG_NAME, true),
                 (KMS_ALIAS_PREFIX, true),

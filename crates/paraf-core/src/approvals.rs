@@ -1130,14 +1130,46 @@ impl Approvals {
                 jabatan: e.jabatan.clone(),
             })
             .collect();
-        let name = crate::org::new_id();
-        let now = self.clock.now();
         // The sign task renders `request` (type, classification, title, data …) when the
         // caller described the document; our own fields win over the caller's.
-        let mut request = match document_spec {
+        let request = match document_spec {
             Some(Value::Object(m)) => m.clone(),
             _ => serde_json::Map::new(),
         };
+        let name = crate::org::new_id();
+        self.start_chain(
+            requester, subject, document, chain, request, &name, workflows,
+        )
+        .await
+    }
+
+    /// Starts an approval with a chain the caller derived (e.g. e-SPPD's Kasubag → Kabag
+    /// → PPK → Sekretaris) under the execution name `name`. Starting the same name again
+    /// with the same chain and request returns the request already started.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_chain(
+        &self,
+        requester: &Employee,
+        subject: &str,
+        document: Option<&str>,
+        chain: Vec<ChainStep>,
+        mut request: serde_json::Map<String, Value>,
+        name: &str,
+        workflows: &dyn Workflows,
+    ) -> Result<ApprovalRequest, ServiceError> {
+        if chain.is_empty() {
+            return Err(ServiceError::invalid(
+                "chain",
+                text!(
+                    "tidak ada pejabat dalam alur persetujuan",
+                    "the approval chain has no official"
+                ),
+            ));
+        }
+        if let Ok(found) = self.request(name).await {
+            return Ok(found);
+        }
+        let now = self.clock.now();
         request.insert("id".into(), json!(name));
         request.insert("subject".into(), json!(subject));
         request.insert("document".into(), json!(document));
@@ -1148,11 +1180,11 @@ impl Approvals {
             "requester": requester.id,
         });
         let execution_id = workflows
-            .start_execution(APPROVAL_STATE_MACHINE, &name, input)
+            .start_execution(APPROVAL_STATE_MACHINE, name, input)
             .await
             .map_err(|e| ServiceError::Internal(format!("workflow unavailable: {e}")))?;
         let req = ApprovalRequest {
-            name: name.clone(),
+            name: name.to_string(),
             execution_id,
             requester_id: requester.id.clone(),
             subject: subject.to_string(),
@@ -1163,7 +1195,7 @@ impl Approvals {
         let Value::Object(mut it) = serde_json::to_value(&req).map_err(internal)? else {
             return Err(internal("request did not serialise to an object"));
         };
-        let key = request_key(&name);
+        let key = request_key(name);
         it.insert("pk".into(), json!(key.pk));
         it.insert("sk".into(), json!(key.sk));
         it.insert("type".into(), json!("approval_request"));
@@ -1175,8 +1207,11 @@ impl Approvals {
             "gsi2sk".into(),
             json!(format!("{:016}#{name}", ms(now).max(0))),
         );
-        self.table.put(it, Some(Condition::absent())).await?;
-        Ok(req)
+        match self.table.put(it, Some(Condition::absent())).await {
+            Ok(()) => Ok(req),
+            Err(TableError::ConditionFailed { .. }) => self.request(name).await,
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn request(&self, name: &str) -> Result<ApprovalRequest, ServiceError> {

@@ -285,6 +285,11 @@ pub struct Archive {
 }
 
 impl Archive {
+    /// The store the archive keeps its records in (services that archive share it).
+    pub fn table(&self) -> Arc<dyn Table> {
+        self.table.clone()
+    }
+
     pub fn new(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>, clock: Arc<dyn Clock>) -> Self {
         let audit = AuditTrail::new(table.clone(), clock.clone());
         Archive {

@@ -435,8 +435,37 @@ pub async fn load(auth: &Auth) -> Result<DemoSummary, ServiceError> {
         }
         summary.employees += 1;
     }
+    // e-SPPD: example SBM rates for this fiscal year and the next, and a pagu for the
+    // travel account, so a trip can be requested at once.
+    let (table, clock) = org.parts();
+    let travel = crate::travel::Travel::new(table, clock);
+    let year = travel.today().year();
+    let admin = org
+        .find_employee(&format!("admin@{DEMO_DOMAIN}"))
+        .await?
+        .ok_or(ServiceError::NotFound("employee"))?;
+    let admin = crate::auth::Principal::of(&admin);
+    for y in [year, year + 1] {
+        travel
+            .sbm()
+            .save(y, crate::travel::sbm::demo_rates(), &admin)
+            .await?;
+        travel
+            .set_pagu(
+                &admin,
+                y,
+                DEMO_TRAVEL_ACCOUNT,
+                "Belanja perjalanan dinas biasa",
+                DEMO_TRAVEL_PAGU,
+            )
+            .await?;
+    }
     Ok(summary)
 }
+
+/// The demo's travel account (akun belanja perjalanan dinas biasa) and its pagu.
+pub const DEMO_TRAVEL_ACCOUNT: &str = "524111";
+pub const DEMO_TRAVEL_PAGU: i64 = 250_000_000;
 
 #[cfg(test)]
 mod tests {

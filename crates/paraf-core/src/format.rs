@@ -48,6 +48,11 @@ pub fn nama_hari(day: Weekday) -> &'static str {
 }
 
 /// "28 November 2026".
+/// The Indonesian name of a month ("Desember").
+pub fn bulan(m: time::Month) -> &'static str {
+    BULAN[m as usize - 1]
+}
+
 pub fn tanggal(date: Date) -> String {
     format!(
         "{} {} {}",

@@ -277,6 +277,11 @@ pub struct Org {
 }
 
 impl Org {
+    /// The store and clock the organisation lives in (services built on it share them).
+    pub fn parts(&self) -> (Arc<dyn Table>, Arc<dyn Clock>) {
+        (self.table.clone(), self.clock.clone())
+    }
+
     pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
         Org { table, clock }
     }

@@ -83,6 +83,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::documents::api_routes())
         .merge(crate::inbox::api_routes())
         .merge(crate::dispositions::api_routes())
+        .merge(crate::travel::api_routes())
 }
 
 // ---------- views ----------

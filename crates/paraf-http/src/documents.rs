@@ -363,7 +363,7 @@ async fn document(state: &AppState, id: &str) -> Result<ArchivedDocument, ApiErr
     Ok(state.archive.get(id).await?)
 }
 
-fn sign_context(state: &AppState) -> SignContext {
+pub(crate) fn sign_context(state: &AppState) -> SignContext {
     SignContext {
         org: state.org.clone(),
         archive: state.archive.clone(),

@@ -306,15 +306,38 @@ async fn decide(
     let t = a.decide(id, who, decision, note).await?;
     let Some(wf) = state.workflows.as_ref() else {
         tracing::warn!(task = %t.id, "no workflow engine: the decision waits for redelivery");
+        sync_travel_order(state, &t.request).await;
         return Ok(t);
     };
-    match a.deliver(&t, wf.as_ref()).await {
+    let request = t.request.clone();
+    let r = match a.deliver(&t, wf.as_ref()).await {
         Ok(t) if t.status == Status::Expired => Err(DecideError::Expired(Box::new(t))),
         Ok(t) => Ok(t),
         Err(e) => {
             tracing::warn!(task = %t.id, error = %e, "decision recorded, hand-over to the workflow deferred");
             Ok(t)
         }
+    };
+    sync_travel_order(state, &request).await;
+    r
+}
+
+/// A decision on a travel order's task shows on the order at once (returned, rejected);
+/// never fails the decision.
+async fn sync_travel_order(state: &AppState, request: &serde_json::Value) {
+    if request.get("service").and_then(|v| v.as_str()) != Some(paraf_core::travel::SERVICE) {
+        return;
+    }
+    let Some(order) = request.get("order").and_then(|v| v.as_str()) else {
+        return;
+    };
+    let travel = paraf_core::travel::Travel::new(state.table.clone(), state.clock.clone());
+    let synced = match travel.load(order).await {
+        Ok(o) => travel.sync(o).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = synced {
+        tracing::warn!(order = %order, error = %e, "travel order not brought up to date after a decision");
     }
 }
 

@@ -22,11 +22,13 @@ pub mod api;
 pub mod dispositions;
 pub mod documents;
 pub mod error;
+pub mod export;
 pub mod i18n;
 pub mod identity;
 pub mod inbox;
 pub mod jwt;
 pub mod pages;
+pub mod travel;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -193,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         .merge(documents::page_routes())
         .merge(inbox::page_routes())
         .merge(dispositions::page_routes())
+        .merge(travel::page_routes())
         .layer(
             ServiceBuilder::new()
                 .layer(SetResponseHeaderLayer::if_not_present(

@@ -38,7 +38,6 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(dashboard))
         .route("/agenda", get(soon))
         .route("/absensi", get(soon))
-        .route("/sppd", get(soon))
         .route("/admin", get(|| async { Redirect::to("/admin/employees") }))
         .route(
             "/admin/employees",

@@ -233,6 +233,176 @@ fn a_long_rekap_absensi_breaks_onto_more_pages_and_repeats_the_header() {
     assert_eq!(slot.page, out.pages - 1, "signature comes after the table");
 }
 
+fn roles(out: &Rendered) -> Vec<&str> {
+    out.signature_slots
+        .iter()
+        .map(|s| s.role.as_str())
+        .collect()
+}
+
+#[test]
+fn a_rincian_biaya_totals_the_costs_in_words_with_receiver_treasurer_and_ppk() {
+    let out = render_layout(layouts::RINCIAN_BIAYA, &rincian_biaya_data());
+    qpdf_check(&out.pdf);
+    let text = pdftotext(&out.pdf);
+    assert_contains(
+        &text,
+        &[
+            "RINCIAN BIAYA PERJALANAN DINAS",
+            "Lampiran SPPD Nomor: 124/KU.02-SD/32/2026",
+            "Tanggal: 28 November 2026",
+            "Perincian biaya",
+            "Keterangan",
+            "Uang harian 3 hari × Rp 430.000",
+            "Rp 1.290.000 -",
+            "Hotel Santika Garut",
+            "Jumlah Rp 2.750.000",
+            "Terbilang: dua juta tujuh ratus lima puluh ribu rupiah",
+            "Telah dibayar sejumlah Rp 2.750.000",
+            "Bendahara Pengeluaran,",
+            "Bandung, 4 Desember 2026",
+            "Telah menerima jumlah uang sebesar Rp 2.750.000",
+            "Yang menerima,",
+            "Dewi Kartika, S.E.",
+            "Asep Saepudin",
+            "NIP. 19910823 201903 1 001",
+            "Mengetahui/Menyetujui",
+            "Pejabat Pembuat Komitmen,",
+            "Rina Marlina, S.Sos.",
+        ],
+    );
+    assert_eq!(out.pages, 1);
+    assert_eq!(roles(&out), ["bendahara", "penerima", "ppk"]);
+    let s = &out.signature_slots;
+    // The treasurer and the receiver side by side, the PPK below on the right.
+    assert!(s[0].rect[1] == s[1].rect[1] && s[0].rect[2] <= s[1].rect[0]);
+    assert!(s[2].rect[3] < s[1].rect[1] && s[2].rect[0] > 297.0);
+}
+
+#[test]
+fn a_daftar_pengeluaran_riil_states_the_unreceipted_costs() {
+    let out = render_layout(layouts::DAFTAR_PENGELUARAN_RIIL, &pengeluaran_riil_data());
+    qpdf_check(&out.pdf);
+    let text = pdftotext(&out.pdf);
+    assert_contains(
+        &text,
+        &[
+            "DAFTAR PENGELUARAN RIIL",
+            "Yang bertanda tangan di bawah ini:",
+            ": Asep Saepudin",
+            ": 19910823 201903 1 001",
+            ": Pengelola Data",
+            "berdasarkan Surat Perintah Perjalanan Dinas (SPPD) Nomor 124/KU.02-SD/32/2026 tanggal 28 November 2026, dengan ini kami menyatakan dengan sesungguhnya bahwa:",
+            "1. Biaya transport pegawai dan/atau biaya penginapan di bawah ini yang tidak dapat diperoleh bukti-bukti pengeluarannya, meliputi:",
+            "Transport lokal di Garut Rp 150.000",
+            "Jumlah Rp 470.000",
+            "menyetorkan kelebihan tersebut ke Kas Negara.",
+            "Demikian pernyataan ini kami buat dengan sebenarnya, untuk dipergunakan sebagaimana mestinya.",
+            "Mengetahui/Menyetujui",
+            "Pejabat Pembuat Komitmen,",
+            "Bandung, 4 Desember 2026",
+            "Pelaksana SPPD,",
+            "Rina Marlina, S.Sos.",
+        ],
+    );
+    assert_eq!(out.pages, 1);
+    assert_eq!(roles(&out), ["ppk", "pelaksana"]);
+}
+
+#[test]
+fn a_daftar_pengeluaran_riil_with_no_costs_renders_an_empty_table_totalling_zero() {
+    let mut data = pengeluaran_riil_data();
+    data["pengeluaran"] = json!([]);
+    data["total"] = json!(0);
+    let out = render_layout(layouts::DAFTAR_PENGELUARAN_RIIL, &data);
+    qpdf_check(&out.pdf);
+    let text = pdftotext(&out.pdf);
+    assert_contains(&text, &["No. Uraian Jumlah Jumlah Rp 0", "Kas Negara."]);
+    assert!(!text.contains("Transport"), "{text}");
+    assert_eq!(roles(&out), ["ppk", "pelaksana"]);
+}
+
+#[test]
+fn an_sppd_pengesahan_lists_each_stop_with_its_endorsing_official_and_how() {
+    let out = render_layout(layouts::SPPD_PENGESAHAN, &sppd_pengesahan_data());
+    qpdf_check(&out.pdf);
+    let text = pdftotext(&out.pdf);
+    assert_contains(
+        &text,
+        &[
+            "PENGESAHAN SPPD",
+            "Nomor SPPD: 124/KU.02-SD/32/2026",
+            "Asep Saepudin",
+            "Pejabat yang mengesahkan",
+            "KPU Kabupaten Garut 1 Desember 2026 2 Desember 2026",
+            "Drs. Cecep Supriatna",
+            "NIP. 197001011995031002",
+            "tautan sekali pakai",
+            // No departure from the last stop, an official without a NIP.
+            "2 Desember 2026 -",
+            "Ujang Hidayat NIP. -",
+            "pindaian bercap",
+            "Telah diperiksa dengan keterangan bahwa perjalanan tersebut atas perintahnya dan semata-mata untuk kepentingan jabatan dalam waktu yang sesingkat-singkatnya.",
+            "Bandung, 4 Desember 2026",
+            "Pejabat Pembuat Komitmen,",
+            "Rina Marlina, S.Sos.",
+        ],
+    );
+    assert_eq!(roles(&out), ["ppk"]);
+}
+
+#[test]
+fn an_sppd_pengesahan_rejects_an_unknown_way_of_endorsing() {
+    let mut data = sppd_pengesahan_data();
+    data["persinggahan"][0]["cara"] = json!("faks");
+    let err = render_at(
+        layouts::SPPD_PENGESAHAN,
+        &data,
+        &Letterhead::kpu_jabar(),
+        AT,
+    )
+    .unwrap_err();
+    assert!(matches!(err, RenderError::Filter { .. }), "{err}");
+}
+
+#[test]
+fn a_laporan_perjalanan_reports_the_trip_results_and_photo_hashes() {
+    let out = render_layout(layouts::LAPORAN_PERJALANAN, &laporan_perjalanan_data());
+    qpdf_check(&out.pdf);
+    let text = pdftotext(&out.pdf);
+    assert_contains(
+        &text,
+        &[
+            "LAPORAN PERJALANAN DINAS",
+            "Dasar",
+            "Surat Tugas Nomor 123/PL.01-SD/32/2026 tanggal 28 November 2026",
+            "Supervisi pemutakhiran data pemilih berkelanjutan",
+            "Selasa, 1 Desember 2026 s.d. Kamis, 3 Desember 2026",
+            "Rina Marlina, S.Sos. 19800312 200501 2 002 Kepala Subbagian Perencanaan",
+            "Asep Saepudin 19910823 201903 1 001 Pengelola Data",
+            "Hasil perjalanan dinas 1. Rapat koordinasi",
+            "3. Data pemilih ganda telah ditandai untuk diperbaiki.",
+            "Kesimpulan dan saran",
+            "Lampiran foto",
+            "SHA-256",
+            "rapat-koordinasi.jpg",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "Bandung, 4 Desember 2026",
+            "Yang melaporkan, Kepala Subbagian Perencanaan",
+            "NIP. 19800312 200501 2 002",
+        ],
+    );
+    assert_eq!(roles(&out), ["pelapor"]);
+
+    let mut data = laporan_perjalanan_data();
+    data["kesimpulan"] = json!("Perlu pendampingan lanjutan di Kecamatan Tarogong Kidul.");
+    let text = pdftotext(&render_layout(layouts::LAPORAN_PERJALANAN, &data).pdf);
+    assert_contains(
+        &text,
+        &["Kesimpulan dan saran Perlu pendampingan lanjutan di Kecamatan Tarogong Kidul."],
+    );
+}
+
 #[test]
 fn a_long_paragraph_wraps_and_continues_on_a_second_page() {
     let sentence = "Pegawai yang ditugaskan wajib melaporkan hasil pelaksanaan tugas secara tertulis kepada pejabat yang memberi tugas paling lambat tujuh hari setelah tugas selesai. ";
@@ -270,6 +440,10 @@ fn every_shipped_layout_parses() {
         "disposisi",
         "rekap-agenda",
         "rekap-absensi",
+        "rincian-biaya",
+        "daftar-pengeluaran-riil",
+        "sppd-pengesahan",
+        "laporan-perjalanan",
     ] {
         let text = layouts::by_name(name).unwrap();
         if let Err(e) = Layout::from_json(text) {

@@ -5,3 +5,4 @@
 pub mod definitions;
 pub mod notify;
 pub mod sign;
+pub mod travel;

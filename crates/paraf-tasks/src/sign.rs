@@ -117,7 +117,7 @@ impl TsaClient {
 }
 
 /// Signs with the context's TSA when one is configured, plainly otherwise.
-async fn sign_pdf(
+pub(crate) async fn sign_pdf(
     ctx: &SignContext,
     pdf: &[u8],
     key_id: &str,
@@ -292,9 +292,11 @@ pub async fn ensure_key(signer: &dyn Signer, employee: &Employee) -> Result<Stri
         Err(e) => return Err(e),
     }
     let subject = SubjectName {
-        common_name: employee.name.clone(),
+        common_name: employee.name.chars().take(64).collect(),
         serial_number: Some(employee.nip.to_string()),
-        organizational_unit: Some(employee.jabatan.clone()),
+        // X.520 caps organizationalUnitName at 64 characters; long jabatan (e.g. "Kepala
+        // Bagian Teknis Penyelenggaraan Pemilu dan …") are cut rather than refused.
+        organizational_unit: Some(employee.jabatan.chars().take(64).collect()),
         email: Some(employee.email.to_string()),
     };
     match signer.create_key(&key_id, &subject).await {
@@ -311,7 +313,7 @@ async fn employee(org: &Org, who: &str) -> Result<Employee, SignTaskError> {
     }
 }
 
-fn stamp(emp: &Employee, url: String) -> Stamp {
+pub(crate) fn stamp(emp: &Employee, url: String) -> Stamp {
     Stamp {
         name: emp.name.clone(),
         nip: Some(emp.nip.to_string()),

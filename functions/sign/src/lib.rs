@@ -1,5 +1,6 @@
-//! The `sign` function (`${SignFunctionArn}`): [`paraf_tasks::sign::run`] over KMS keys,
-//! the S3 archive and the DynamoDB table. The payload is the approval workflow's `Sign`
+//! The `sign` function (`${SignFunctionArn}`): [`paraf_tasks::travel::run_sign_task`] (a
+//! travel order's SPT and SPPDs, or the generic document of [`paraf_tasks::sign::run`])
+//! over KMS keys, the S3 archive, the DynamoDB table and SES for the travellers' mail. The payload is the approval workflow's `Sign`
 //! state (`executionId` is the idempotency key, `signedAt` the signing time), so a retry
 //! returns the document the first run archived. Failures carry the task's error names
 //! (`Paraf.SignInvalid`, `Paraf.SignUnavailable`) as Lambda `errorType`.
@@ -8,16 +9,17 @@ use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use paraf_aws::config::{
-    Config, ConfigError, Configured, ARCHIVE_BUCKET, CA_ALIAS, ERROR_MISCONFIGURED, PUBLIC_URL,
-    TSA_URL,
+    Config, ConfigError, Configured, ARCHIVE_BUCKET, CA_ALIAS, ERROR_MISCONFIGURED, MAIL_FROM,
+    PUBLIC_URL, TSA_URL,
 };
 use paraf_aws::AwsClients;
-use paraf_core::{Blobs, Clock, Signer, SystemClock, Table};
-use paraf_tasks::sign::{SignContext, SignTaskInput, TsaClient, ERROR_INVALID, ERROR_UNAVAILABLE};
+use paraf_core::{Blobs, Clock, Mailer, Signer, SystemClock, Table};
+use paraf_tasks::sign::{SignContext, TsaClient};
 use serde_json::Value;
 
-/// The sign task's context over the AWS adapters, wired as `paraf serve` wires it.
-pub fn context(config: &Config, clients: &AwsClients) -> Result<SignContext, ConfigError> {
+/// The sign task's context and the travellers' mailer over the AWS adapters, wired as
+/// `paraf serve` wires them.
+pub fn context(config: &Config, clients: &AwsClients) -> Result<SignTask, ConfigError> {
     let unread = |what: &'static str| ConfigError::new(what, "is not read by this function");
     let table: Arc<dyn Table> = Arc::new(config.table(clients));
     let blobs: Arc<dyn Blobs> = Arc::new(
@@ -40,16 +42,28 @@ pub fn context(config: &Config, clients: &AwsClients) -> Result<SignContext, Con
         .map(TsaClient::new)
         .transpose()
         .map_err(|e| ConfigError::new(TSA_URL, e))?;
+    let mailer: Arc<dyn Mailer> =
+        Arc::new(config.mailer(clients).ok_or_else(|| unread(MAIL_FROM))?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    Ok(SignContext {
-        org: paraf_core::Org::new(table.clone(), clock.clone()),
-        archive: paraf_core::archive::Archive::new(table, blobs, clock.clone()),
-        signer,
-        clock,
-        public_base_url,
-        letterhead: paraf_pdf::render::Letterhead::kpu_jabar(),
-        tsa,
+    Ok(SignTask {
+        context: SignContext {
+            org: paraf_core::Org::new(table.clone(), clock.clone()),
+            archive: paraf_core::archive::Archive::new(table, blobs, clock.clone()),
+            signer,
+            clock,
+            public_base_url,
+            letterhead: paraf_pdf::render::Letterhead::kpu_jabar(),
+            tsa,
+        },
+        mailer,
     })
+}
+
+/// What the handler runs with.
+#[derive(Clone)]
+pub struct SignTask {
+    pub context: SignContext,
+    pub mailer: Arc<dyn Mailer>,
 }
 
 /// A Lambda error the workflow's `Retry`/`Catch` match by `errorType`.
@@ -62,29 +76,28 @@ pub fn failure(error_type: &str, message: impl std::fmt::Display) -> Diagnostic 
 
 /// What every invocation of this cold start runs with.
 pub struct Handler {
-    context: Configured<SignContext>,
+    context: Configured<SignTask>,
 }
 
 impl Handler {
     /// Logs one line when the configuration is unusable; every invocation then fails with
     /// `Paraf.Misconfigured`.
-    pub fn new(context: Result<SignContext, ConfigError>) -> Self {
+    pub fn new(context: Result<SignTask, ConfigError>) -> Self {
         Handler {
             context: Configured::new(context),
         }
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
-        let ctx = self
+        let task = self
             .context
             .get()
             .map_err(|e| failure(ERROR_MISCONFIGURED, e))?;
-        let input: SignTaskInput = serde_json::from_value(event.payload)
-            .map_err(|e| failure(ERROR_INVALID, format!("invalid sign request: {e}")))?;
-        let out = paraf_tasks::sign::run(ctx, input).await.map_err(|e| {
-            tracing::warn!(error = %e, error_type = e.error_name(), "sign failed");
-            failure(e.error_name(), &e)
-        })?;
-        serde_json::to_value(out).map_err(|e| failure(ERROR_UNAVAILABLE, e))
+        paraf_tasks::travel::run_sign_task(&task.context, Some(task.mailer.clone()), event.payload)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, error_type = e.error_name(), "sign failed");
+                failure(e.error_name(), &e)
+            })
     }
 }

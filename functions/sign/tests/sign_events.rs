@@ -77,6 +77,7 @@ async fn world() -> World {
         ),
         ("PARAF_CA_ALIAS", format!("{prefix}ca")),
         ("PARAF_KMS_ALIAS_PREFIX", prefix),
+        ("PARAF_MAIL_FROM", "paraf@kpu-jabar.go.id".to_string()),
     ];
     let payload = SIGN
         .replace("$REVIEWER", &ids[0])
@@ -183,6 +184,7 @@ async fn without_configuration_the_sign_step_fails_as_misconfigured() {
     for v in [
         "PARAF_TABLE_NAME",
         "PARAF_ARCHIVE_BUCKET",
+        "PARAF_MAIL_FROM",
         "PARAF_PUBLIC_URL",
         "PARAF_ORG_NAME",
         "PARAF_KMS_ALIAS_PREFIX",

@@ -15,6 +15,26 @@ pub fn all() -> Vec<(&'static str, &'static str, Value)> {
         ("disposisi", layouts::DISPOSISI, disposisi_data()),
         ("rekap-agenda", layouts::REKAP_AGENDA, agenda_data()),
         ("rekap-absensi", layouts::REKAP_ABSENSI, absensi_data(40)),
+        (
+            "rincian-biaya",
+            layouts::RINCIAN_BIAYA,
+            rincian_biaya_data(),
+        ),
+        (
+            "daftar-pengeluaran-riil",
+            layouts::DAFTAR_PENGELUARAN_RIIL,
+            pengeluaran_riil_data(),
+        ),
+        (
+            "sppd-pengesahan",
+            layouts::SPPD_PENGESAHAN,
+            sppd_pengesahan_data(),
+        ),
+        (
+            "laporan-perjalanan",
+            layouts::LAPORAN_PERJALANAN,
+            laporan_perjalanan_data(),
+        ),
     ]
 }
 
@@ -135,5 +155,80 @@ pub fn absensi_data(pegawai: usize) -> Value {
         "tanggal": "2026-11-30",
         "pegawai": rows,
         "penandatangan": {"jabatan": "Kepala Subbagian Keuangan", "nama": "Dewi Kartika, S.E.", "nip": "198511052010122003"}
+    })
+}
+
+const NIP_BENDAHARA: &str = "198511052010122003";
+
+pub fn rincian_biaya_data() -> Value {
+    json!({
+        "nomor": "RB-0458/2026",
+        "nomor_sppd": "124/KU.02-SD/32/2026",
+        "tanggal_sppd": "2026-11-28",
+        "tanggal": "2026-12-04",
+        "pegawai": {"nama": "Asep Saepudin", "nip": NIP_STAF, "jabatan": "Pengelola Data"},
+        "rincian": [
+            {"uraian": "Uang harian 3 hari × Rp 430.000", "jumlah": 1290000, "keterangan": null},
+            {"uraian": "Penginapan 2 malam × Rp 570.000", "jumlah": 1140000, "keterangan": "Hotel Santika Garut"},
+            {"uraian": "Transport Bandung–Garut (pergi-pulang)", "jumlah": 320000, "keterangan": "Pengeluaran riil"}
+        ],
+        "total": 2750000,
+        "ppk": {"nama": "Rina Marlina, S.Sos.", "nip": NIP_PPK},
+        "bendahara": {"nama": "Dewi Kartika, S.E.", "nip": NIP_BENDAHARA}
+    })
+}
+
+pub fn pengeluaran_riil_data() -> Value {
+    json!({
+        "nomor_sppd": "124/KU.02-SD/32/2026",
+        "tanggal_sppd": "2026-11-28",
+        "tanggal": "2026-12-04",
+        "pegawai": {"nama": "Asep Saepudin", "nip": NIP_STAF, "jabatan": "Pengelola Data"},
+        "pengeluaran": [
+            {"uraian": "Transport Bandung–Garut (pergi-pulang), bus umum", "jumlah": 320000},
+            {"uraian": "Transport lokal di Garut", "jumlah": 150000}
+        ],
+        "total": 470000,
+        "ppk": {"nama": "Rina Marlina, S.Sos.", "nip": NIP_PPK}
+    })
+}
+
+pub fn sppd_pengesahan_data() -> Value {
+    json!({
+        "nomor_sppd": "124/KU.02-SD/32/2026",
+        "tanggal": "2026-12-04",
+        "pegawai": {"nama": "Asep Saepudin", "nip": NIP_STAF},
+        "persinggahan": [
+            {"tempat": "KPU Kabupaten Garut", "tiba": "2026-12-01", "berangkat": "2026-12-02",
+             "pejabat": {"nama": "Drs. Cecep Supriatna", "nip": "197001011995031002", "jabatan": "Sekretaris KPU Kabupaten Garut"},
+             "cara": "tautan"},
+            {"tempat": "Kecamatan Tarogong Kidul", "tiba": "2026-12-02", "berangkat": null,
+             "pejabat": {"nama": "Ujang Hidayat", "nip": null, "jabatan": "Ketua PPK Tarogong Kidul"},
+             "cara": "pindaian"}
+        ],
+        "ppk": {"nama": "Rina Marlina, S.Sos.", "nip": NIP_PPK}
+    })
+}
+
+pub fn laporan_perjalanan_data() -> Value {
+    json!({
+        "nomor_spt": "123/PL.01-SD/32/2026",
+        "tanggal_spt": "2026-11-28",
+        "tanggal": "2026-12-04",
+        "maksud": "Supervisi pemutakhiran data pemilih berkelanjutan",
+        "tempat_tujuan": "KPU Kabupaten Garut",
+        "tanggal_berangkat": "2026-12-01",
+        "tanggal_kembali": "2026-12-03",
+        "pelaksana": [
+            {"nama": "Rina Marlina, S.Sos.", "nip": NIP_PPK, "jabatan": "Kepala Subbagian Perencanaan"},
+            {"nama": "Asep Saepudin", "nip": NIP_STAF, "jabatan": "Pengelola Data"}
+        ],
+        "hasil": "1. Rapat koordinasi dengan Sekretaris KPU Kabupaten Garut.\n2. Pemeriksaan sampel data pemilih di 3 kecamatan; ditemukan 12 pemilih ganda.\n3. Data pemilih ganda telah ditandai untuk diperbaiki.",
+        "kesimpulan": null,
+        "foto": [
+            {"nama": "rapat-koordinasi.jpg", "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"},
+            {"nama": "coklit-tarogong.jpg", "sha256": "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752"}
+        ],
+        "pelapor": {"nama": "Rina Marlina, S.Sos.", "nip": NIP_PPK, "jabatan": "Kepala Subbagian Perencanaan"}
     })
 }

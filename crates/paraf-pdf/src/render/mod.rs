@@ -45,6 +45,13 @@ pub mod layouts {
     pub const DISPOSISI: &str = include_str!("../../../../templates/pdf/disposisi.json");
     pub const REKAP_AGENDA: &str = include_str!("../../../../templates/pdf/rekap-agenda.json");
     pub const REKAP_ABSENSI: &str = include_str!("../../../../templates/pdf/rekap-absensi.json");
+    pub const RINCIAN_BIAYA: &str = include_str!("../../../../templates/pdf/rincian-biaya.json");
+    pub const DAFTAR_PENGELUARAN_RIIL: &str =
+        include_str!("../../../../templates/pdf/daftar-pengeluaran-riil.json");
+    pub const SPPD_PENGESAHAN: &str =
+        include_str!("../../../../templates/pdf/sppd-pengesahan.json");
+    pub const LAPORAN_PERJALANAN: &str =
+        include_str!("../../../../templates/pdf/laporan-perjalanan.json");
 
     /// A shipped layout by its file name without `.json` ("spt", "rekap-absensi").
     pub fn by_name(name: &str) -> Option<&'static str> {
@@ -55,6 +62,10 @@ pub mod layouts {
             "disposisi" => DISPOSISI,
             "rekap-agenda" => REKAP_AGENDA,
             "rekap-absensi" => REKAP_ABSENSI,
+            "rincian-biaya" => RINCIAN_BIAYA,
+            "daftar-pengeluaran-riil" => DAFTAR_PENGELUARAN_RIIL,
+            "sppd-pengesahan" => SPPD_PENGESAHAN,
+            "laporan-perjalanan" => LAPORAN_PERJALANAN,
             _ => return None,
         })
     }

@@ -368,8 +368,28 @@ fn apply(filter: &str, value: &Value) -> Result<Value, String> {
                 &d[15..]
             ))
         }
-        other => Err(format!("unknown filter {other:?}")),
+        other => match other.strip_prefix("pilih:") {
+            Some(choices) => pick(choices, value),
+            None => Err(format!("unknown filter {other:?}")),
+        },
     }
+}
+
+/// `pilih:KEY=TEXT;KEY=TEXT`: the TEXT whose KEY is the value (a code such as "tautan"
+/// shown as "tautan sekali pakai"); any other value is an error, never a blank.
+fn pick(choices: &str, value: &Value) -> Result<Value, String> {
+    let key = text_of(value).unwrap_or_default();
+    let mut keys = Vec::new();
+    for choice in choices.split(';') {
+        let (k, text) = choice
+            .split_once('=')
+            .ok_or_else(|| format!("pilih: {choice:?} is not KEY=TEXT"))?;
+        if k.trim() == key {
+            return Ok(Value::String(text.trim().to_string()));
+        }
+        keys.push(k.trim());
+    }
+    Err(format!("{key:?} is not one of {}", keys.join(", ")))
 }
 
 #[cfg(test)]
@@ -410,6 +430,30 @@ mod tests {
         assert_eq!(
             row.fill("{{@no}}. {{nama}} ({{kota}})").unwrap(),
             "2. B (Bandung)"
+        );
+    }
+
+    #[test]
+    fn pilih_maps_a_code_to_its_wording_and_rejects_other_codes() {
+        let data = json!({"a": "tautan", "b": "pindaian", "c": "faks", "d": null});
+        let scope = Scope::new(&data);
+        let f = "pilih:tautan=tautan sekali pakai;pindaian=pindaian bercap";
+        assert_eq!(
+            scope.fill(&format!("{{{{a|{f}}}}}")).unwrap(),
+            "tautan sekali pakai"
+        );
+        assert_eq!(
+            scope.fill(&format!("{{{{b|{f}}}}}")).unwrap(),
+            "pindaian bercap"
+        );
+        let err = scope.fill(&format!("{{{{c|{f}}}}}")).unwrap_err();
+        assert!(
+            matches!(&err, RenderError::Filter { reason, .. } if reason.contains("tautan, pindaian")),
+            "{err}"
+        );
+        assert_eq!(
+            scope.fill(&format!("{{{{d|{f}|default:-}}}}")).unwrap(),
+            "-"
         );
     }
 

@@ -1,0 +1,590 @@
+//! The documents of e-SPPD: at final approval the Surat Tugas (signed by the Sekretaris)
+//! and one SPPD per traveller (signed by the PPK), every reviewer's paraf an invisible
+//! signature before; at settlement the kuitansi, rincian biaya and daftar pengeluaran
+//! riil per traveller, the SPPD's endorsement page and the trip report.
+//!
+//! Both run again safely: numbers are allocated once per order, document ids derive from
+//! the order (and the workflow execution), and a document already archived is reused.
+
+use std::sync::Arc;
+
+use paraf_core::archive::{ArchivedDocument, NewArchive, Signatory};
+use paraf_core::format::rupiah;
+use paraf_core::travel::{
+    date_str, settle_person, Decider, SettlementDoc, Travel, TravelOrder, CLASSIFICATION,
+};
+use paraf_core::{Employee, Mail, Mailer, Principal, Role, ServiceError};
+use paraf_pdf::render::layouts;
+use paraf_pdf::{Placement, Rect, SignOptions};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::sign::{
+    document_id_for, ensure_key, SignContext, SignTaskError, SignTaskOutput, StepKind,
+};
+
+/// What the approval workflow's sign task returns for a travel order: the SPT's archive
+/// entry (the SPPDs are recorded on the order).
+pub async fn finalize(
+    ctx: &SignContext,
+    mailer: Option<&dyn Mailer>,
+    travel: &Travel,
+    order_id: &str,
+    execution_id: &str,
+    signed_at: OffsetDateTime,
+) -> Result<SignTaskOutput, SignTaskError> {
+    let o = travel.load(order_id).await?;
+    let deciders = travel.deciders(&o).await?;
+    let on = signed_at.to_offset(paraf_core::WIB).date();
+    let o = travel.allocate_approval_numbers(&o.id, on).await?;
+    let mut people = Vec::new();
+    for d in &deciders {
+        people.push((d.clone(), employee(ctx, &d.employee_id).await?));
+    }
+    // The SPT: everyone initials, the Sekretaris (the last step) signs.
+    let sekretaris = people
+        .last()
+        .cloned()
+        .ok_or_else(|| SignTaskError::Invalid("the order has no approval chain".into()))?;
+    let spt_steps: Vec<(Employee, StepKind, Option<&str>)> = people
+        .iter()
+        .enumerate()
+        .map(|(i, (_, e))| {
+            if i + 1 == people.len() {
+                (e.clone(), StepKind::Sign, Some("penandatangan"))
+            } else {
+                (e.clone(), StepKind::Paraf, None)
+            }
+        })
+        .collect();
+    let spt_number = o.numbers.spt.clone().unwrap_or_default();
+    let spt = sign_document(
+        ctx,
+        &document_id_for(&format!("{execution_id}#spt")),
+        "spt",
+        "spt",
+        spt_data(&o, &sekretaris.0, &sekretaris.1, on),
+        &spt_number,
+        &format!("Surat Tugas {}", o.maksud),
+        &o,
+        &spt_steps,
+        signed_at,
+    )
+    .await?;
+    // One SPPD per traveller: the reviewers before the PPK initial, the PPK signs.
+    let ppk_pos = people
+        .iter()
+        .position(|(d, _)| {
+            d.employee_id == o.ppk_id || d.on_behalf_of.as_deref() == Some(o.ppk_id.as_str())
+        })
+        .unwrap_or(people.len().saturating_sub(1));
+    let ppk = people[ppk_pos].clone();
+    let sppd_steps: Vec<(Employee, StepKind, Option<&str>)> = people[..=ppk_pos]
+        .iter()
+        .enumerate()
+        .map(|(i, (_, e))| {
+            if i == ppk_pos {
+                (e.clone(), StepKind::Sign, Some("ppk"))
+            } else {
+                (e.clone(), StepKind::Paraf, None)
+            }
+        })
+        .collect();
+    let mut sppd_ids = Vec::new();
+    for (i, t) in o.pelaksana.iter().enumerate() {
+        let number = o.numbers.sppd.get(i).cloned().unwrap_or_default();
+        let doc = sign_document(
+            ctx,
+            &document_id_for(&format!("{execution_id}#sppd#{i}")),
+            "sppd",
+            "sppd",
+            sppd_data(&o, i, &ppk.0, &ppk.1, on),
+            &number,
+            &format!("SPPD {} {}", t.nama, o.maksud),
+            &o,
+            &sppd_steps,
+            signed_at,
+        )
+        .await?;
+        sppd_ids.push(doc.id);
+    }
+    let o = travel.mark_approved(&o.id, &spt.id, &sppd_ids).await?;
+    if let Some(m) = mailer {
+        mail_travellers(ctx, m, &o).await;
+    }
+    Ok(SignTaskOutput {
+        document_id: spt.id,
+        sha256: spt.sha256,
+        number: spt.number,
+    })
+}
+
+/// The PPK accepted the report: renders, signs and archives the settlement documents and
+/// completes the order. `verifier` is the PPK (or their Plh) who accepted.
+pub async fn settle(
+    ctx: &SignContext,
+    travel: &Travel,
+    order_id: &str,
+    verifier: &Principal,
+) -> Result<TravelOrder, SignTaskError> {
+    let o = travel.load(order_id).await?;
+    let now = ctx.clock.now();
+    let on = now.to_offset(paraf_core::WIB).date();
+    let o = travel.allocate_settlement_numbers(&o.id, on).await?;
+    let sbm = travel.sbm_of(&o).await?;
+    let ppk = employee(ctx, &verifier.employee_id).await?;
+    let bendahara_v = o
+        .verifications
+        .iter()
+        .rev()
+        .find(|v| v.accepted && v.role == "bendahara")
+        .map(|v| v.by_id.clone());
+    let bendahara = match bendahara_v {
+        Some(id) => Some(employee(ctx, &id).await?),
+        None => None,
+    };
+    let who =
+        |e: &Employee| json!({"nama": e.name, "nip": e.nip.to_string(), "jabatan": e.jabatan});
+    let ppk_json = who(&ppk);
+    let bendahara_json = bendahara
+        .as_ref()
+        .map(who)
+        .unwrap_or_else(|| json!({"nama": "-", "nip": null}));
+    // The bendahara signs where the layout has their slot, then the PPK.
+    let mut signers: Vec<(Employee, StepKind, Option<&str>)> = Vec::new();
+    if let Some(b) = &bendahara {
+        signers.push((b.clone(), StepKind::Sign, Some("bendahara")));
+    }
+    signers.push((ppk.clone(), StepKind::Sign, Some("ppk")));
+    let only_ppk = vec![(ppk.clone(), StepKind::Sign, Some("ppk"))];
+    let key = format!("sppd-settlement:{}", o.id);
+    let tanggal_sppd = o
+        .numbers
+        .approved_on
+        .map(date_str)
+        .unwrap_or_else(|| date_str(on));
+    // Only the kuitansi gets a number of its own: the archive claims each number once, and
+    // the other documents merely cite the kuitansi, SPPD or SPT numbers already claimed.
+    let mut docs = Vec::new();
+    let mut paid = 0;
+    for (i, t) in o.pelaksana.iter().enumerate() {
+        let s = settle_person(&sbm, &o, t);
+        paid += s.total;
+        let kuitansi_no = o.numbers.kuitansi.get(i).cloned().unwrap_or_default();
+        let sppd_no = o.numbers.sppd.get(i).cloned().unwrap_or_default();
+        let pegawai = json!({"nama": t.nama, "nip": t.nip, "jabatan": t.jabatan});
+        let rincian: Vec<Value> = s
+            .lines
+            .iter()
+            .map(|l| json!({"uraian": l.uraian, "jumlah": l.jumlah, "keterangan": null}))
+            .collect();
+        let kuitansi = json!({
+            "nomor": kuitansi_no,
+            "tahun_anggaran": o.estimate.as_ref().map(|e| e.sbm_year).unwrap_or(on.year()),
+            "akun": format!("{} ({})", o.anggaran.akun, o.anggaran.instansi),
+            "jumlah": s.total,
+            "untuk": format!("Biaya perjalanan dinas ke {} dalam rangka {} sesuai SPPD Nomor {} tanggal {}",
+                o.tempat_tujuan.label(), o.maksud, sppd_no, paraf_core::format::tanggal(o.numbers.approved_on.unwrap_or(on))),
+            "rincian": rincian,
+            "ppk": ppk_json,
+            "bendahara": bendahara_json,
+            "penerima": pegawai,
+            "tanggal_bayar": date_str(on),
+            "tanggal": date_str(on),
+        });
+        let doc = sign_document(
+            ctx,
+            &document_id_for(&format!("{key}#kuitansi#{i}")),
+            "kuitansi",
+            "kuitansi",
+            kuitansi,
+            &kuitansi_no,
+            &format!("Kuitansi perjalanan dinas {} ({})", t.nama, rupiah(s.total)),
+            &o,
+            &signers,
+            now,
+        )
+        .await?;
+        docs.push(SettlementDoc {
+            kind: "kuitansi".into(),
+            employee_id: Some(t.employee_id.clone()),
+            document_id: doc.id,
+        });
+        let rb = json!({
+            "nomor": kuitansi_no, "nomor_sppd": sppd_no, "tanggal_sppd": tanggal_sppd, "tanggal": date_str(on),
+            "pegawai": pegawai, "rincian": s.lines.iter().map(|l| json!({"uraian": l.uraian, "jumlah": l.jumlah, "keterangan": l.volume})).collect::<Vec<_>>(),
+            "total": s.total, "ppk": ppk_json, "bendahara": bendahara_json,
+        });
+        let doc = sign_document(
+            ctx,
+            &document_id_for(&format!("{key}#rincian#{i}")),
+            "rincian-biaya",
+            "rincian-biaya",
+            rb,
+            "",
+            &format!("Rincian biaya perjalanan dinas {}", t.nama),
+            &o,
+            &signers,
+            now,
+        )
+        .await?;
+        docs.push(SettlementDoc {
+            kind: "rincian-biaya".into(),
+            employee_id: Some(t.employee_id.clone()),
+            document_id: doc.id,
+        });
+        let dpr = json!({
+            "nomor_sppd": sppd_no, "tanggal_sppd": tanggal_sppd, "tanggal": date_str(on), "pegawai": pegawai,
+            "pengeluaran": s.riil.iter().map(|(u, j)| json!({"uraian": u, "jumlah": j})).collect::<Vec<_>>(),
+            "total": s.riil_total, "ppk": ppk_json,
+        });
+        let doc = sign_document(
+            ctx,
+            &document_id_for(&format!("{key}#riil#{i}")),
+            "daftar-pengeluaran-riil",
+            "daftar-pengeluaran-riil",
+            dpr,
+            "",
+            &format!("Daftar pengeluaran riil {}", t.nama),
+            &o,
+            &only_ppk,
+            now,
+        )
+        .await?;
+        docs.push(SettlementDoc {
+            kind: "daftar-pengeluaran-riil".into(),
+            employee_id: Some(t.employee_id.clone()),
+            document_id: doc.id,
+        });
+        let pengesahan = json!({
+            "nomor_sppd": sppd_no, "tanggal": date_str(on), "pegawai": {"nama": t.nama, "nip": t.nip},
+            "persinggahan": o.stops.iter().map(|s| {
+                let e = s.endorsement.as_ref();
+                json!({"tempat": s.tempat, "tiba": date_str(s.tiba), "berangkat": s.berangkat.map(date_str),
+                       "pejabat": {"nama": e.map(|e| e.nama.clone()).unwrap_or_default(), "nip": e.and_then(|e| e.nip.clone()),
+                                   "jabatan": e.map(|e| e.jabatan.clone()).unwrap_or_default()},
+                       "cara": e.map(|e| e.cara.clone()).unwrap_or_else(|| "tautan".into())})
+            }).collect::<Vec<_>>(),
+            "ppk": ppk_json,
+        });
+        let doc = sign_document(
+            ctx,
+            &document_id_for(&format!("{key}#pengesahan#{i}")),
+            "sppd-pengesahan",
+            "sppd-pengesahan",
+            pengesahan,
+            "",
+            &format!("Pengesahan SPPD {}", t.nama),
+            &o,
+            &only_ppk,
+            now,
+        )
+        .await?;
+        docs.push(SettlementDoc {
+            kind: "sppd-pengesahan".into(),
+            employee_id: Some(t.employee_id.clone()),
+            document_id: doc.id,
+        });
+    }
+    // The trip report, signed by the PPK who accepted it (the reporter's words, the
+    // PPK's acceptance).
+    let reporter = employee(ctx, &o.requester_id).await?;
+    let report = json!({
+        "nomor_spt": o.numbers.spt, "tanggal_spt": tanggal_sppd, "tanggal": date_str(on),
+        "maksud": o.maksud, "tempat_tujuan": o.tempat_tujuan.label(),
+        "tanggal_berangkat": o.tanggal_berangkat.map(date_str), "tanggal_kembali": o.tanggal_kembali.map(date_str),
+        "pelaksana": o.pelaksana.iter().map(|t| json!({"nama": t.nama, "nip": t.nip, "jabatan": t.jabatan})).collect::<Vec<_>>(),
+        "hasil": o.report.hasil,
+        "kesimpulan": if o.report.kesimpulan.is_empty() { Value::Null } else { json!(o.report.kesimpulan) },
+        "foto": o.report.photos.iter().map(|p| json!({"nama": p.name, "sha256": p.sha256})).collect::<Vec<_>>(),
+        "pelapor": {"nama": reporter.name, "nip": reporter.nip.to_string(), "jabatan": reporter.jabatan},
+    });
+    let doc = sign_document(
+        ctx,
+        &document_id_for(&format!("{key}#laporan")),
+        "laporan-perjalanan",
+        "laporan-perjalanan",
+        report,
+        "",
+        &format!("Laporan perjalanan dinas {}", o.maksud),
+        &o,
+        &[(ppk.clone(), StepKind::Paraf, None)],
+        now,
+    )
+    .await?;
+    docs.push(SettlementDoc {
+        kind: "laporan-perjalanan".into(),
+        employee_id: None,
+        document_id: doc.id,
+    });
+    Ok(travel.mark_completed(&o.id, docs, paid).await?)
+}
+
+async fn employee(ctx: &SignContext, id: &str) -> Result<Employee, SignTaskError> {
+    match ctx.org.find_employee(id).await? {
+        Some(e) if e.active => Ok(e),
+        _ => Err(SignTaskError::UnknownEmployee(id.to_string())),
+    }
+}
+
+fn jabatan_for(d: &Decider, e: &Employee, assignee_jabatan: Option<&str>) -> String {
+    match (&d.on_behalf_of, assignee_jabatan) {
+        (Some(_), Some(j)) => format!("Plh. {j}"),
+        _ => e.jabatan.clone(),
+    }
+}
+
+fn spt_data(o: &TravelOrder, d: &Decider, e: &Employee, on: time::Date) -> Value {
+    let step = o.chain.iter().find(|c| c.step == d.step);
+    json!({
+        "nomor": o.numbers.spt,
+        "tanggal": date_str(on),
+        "menimbang": format!("bahwa dalam rangka {}, perlu menugaskan pegawai Sekretariat KPU Provinsi Jawa Barat untuk melaksanakan perjalanan dinas.", o.maksud),
+        "dasar": format!("Daftar Isian Pelaksanaan Anggaran {} Tahun Anggaran {}, akun {}.", o.anggaran.instansi, o.tanggal_berangkat.map(|d| d.year()).unwrap_or(on.year()), o.anggaran.akun),
+        "pegawai": o.pelaksana.iter().map(|t| json!({
+            "nama": t.nama, "nip": t.nip,
+            "pangkat": match (&t.pangkat, &t.golongan) {
+                (Some(p), Some(g)) => Some(format!("{p} ({g})")),
+                (Some(p), None) => Some(p.clone()),
+                (None, Some(g)) => Some(g.clone()),
+                _ => None,
+            },
+            "jabatan": t.jabatan,
+        })).collect::<Vec<_>>(),
+        "untuk": o.maksud,
+        "tempat_tujuan": o.tempat_tujuan.label(),
+        "tanggal_berangkat": o.tanggal_berangkat.map(date_str),
+        "tanggal_kembali": o.tanggal_kembali.map(date_str),
+        "penandatangan": {"jabatan": jabatan_for(d, e, step.map(|s| s.jabatan.as_str())), "nama": e.name, "nip": e.nip.to_string()},
+    })
+}
+
+fn sppd_data(o: &TravelOrder, i: usize, d: &Decider, e: &Employee, on: time::Date) -> Value {
+    let t = &o.pelaksana[i];
+    let lines = o.estimate.as_ref().and_then(|est| {
+        est.per_person
+            .iter()
+            .find(|p| p.employee_id == t.employee_id)
+    });
+    // A Plh signs as "Plh. Pejabat Pembuat Komitmen"; the PPK under the layout's title.
+    let ppk_jabatan = d
+        .on_behalf_of
+        .as_ref()
+        .map(|_| "Plh. Pejabat Pembuat Komitmen".to_string());
+    let pengikut = if o.pengikut.is_empty() {
+        Value::Null
+    } else {
+        json!(o
+            .pengikut
+            .iter()
+            .map(|f| if f.keterangan.is_empty() {
+                f.nama.clone()
+            } else {
+                format!("{} ({})", f.nama, f.keterangan)
+            })
+            .collect::<Vec<_>>()
+            .join("; "))
+    };
+    json!({
+        "nomor": o.numbers.sppd.get(i),
+        "tanggal": date_str(on),
+        "ppk": {"nama": e.name, "nip": e.nip.to_string(), "jabatan": ppk_jabatan},
+        "pegawai": {"nama": t.nama, "nip": t.nip, "jabatan": t.jabatan,
+                    "pangkat": match (&t.pangkat, &t.golongan) {
+                        (Some(p), Some(g)) => format!("{p} ({g})"),
+                        (Some(p), None) => p.clone(),
+                        (None, Some(g)) => g.clone(),
+                        _ => "-".into(),
+                    }},
+        "tingkat_biaya": t.tingkat.as_str(),
+        "maksud": o.maksud,
+        "angkutan": o.alat_angkut,
+        "tempat_berangkat": o.tempat_berangkat.label(),
+        "tempat_tujuan": o.tempat_tujuan.label(),
+        "lama_hari": o.lama(),
+        "tanggal_berangkat": o.tanggal_berangkat.map(date_str),
+        "tanggal_kembali": o.tanggal_kembali.map(date_str),
+        "pengikut": pengikut,
+        "anggaran": {"instansi": o.anggaran.instansi, "akun": o.anggaran.akun},
+        "keterangan": if o.keterangan.is_empty() { Value::Null } else { json!(o.keterangan) },
+        "biaya": lines.map(|p| p.lines.iter().map(|l| json!({"uraian": l.uraian, "volume": l.volume, "tarif": l.tarif, "jumlah": l.jumlah})).collect::<Vec<_>>()).unwrap_or_default(),
+        "total": lines.map(|p| p.total).unwrap_or(0),
+    })
+}
+
+/// Renders `layout` with `data` and signs it with `steps` in order (invisible paraf, or a
+/// visible stamp in the named slot), then archives it under `id`. A document already
+/// archived under `id` is returned as it is.
+#[allow(clippy::too_many_arguments)]
+async fn sign_document(
+    ctx: &SignContext,
+    id: &str,
+    doc_type: &str,
+    layout_name: &str,
+    data: Value,
+    number: &str,
+    title: &str,
+    o: &TravelOrder,
+    steps: &[(Employee, StepKind, Option<&str>)],
+    at: OffsetDateTime,
+) -> Result<ArchivedDocument, SignTaskError> {
+    match ctx.archive.get(id).await {
+        Ok(done) => return Ok(done),
+        Err(ServiceError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let layout = layouts::by_name(layout_name)
+        .ok_or_else(|| SignTaskError::UnknownLayout(layout_name.to_string()))?;
+    let rendered = paraf_pdf::render::render_at(layout, &data, &ctx.letterhead, at)?;
+    let url = ctx.verification_url(id);
+    let mut pdf = rendered.pdf.clone();
+    let mut signers = Vec::new();
+    for (i, (emp, kind, slot)) in steps.iter().enumerate() {
+        let key_id = ensure_key(ctx.signer.as_ref(), emp).await?;
+        let mut options = SignOptions::invisible(at);
+        options.field_name = Some(format!(
+            "{}{}",
+            if *kind == StepKind::Sign {
+                "TTE"
+            } else {
+                "Paraf"
+            },
+            i + 1
+        ));
+        options.location = Some("Bandung".into());
+        options.reason = Some(match kind {
+            StepKind::Paraf => "Paraf".into(),
+            StepKind::Sign => "Ditandatangani".into(),
+        });
+        if *kind == StepKind::Sign {
+            if let Some(s) =
+                slot.and_then(|r| rendered.signature_slots.iter().find(|s| s.role == r))
+            {
+                let [x1, y1, x2, y2] = s.rect;
+                options.page = s.page;
+                options.placement = Placement::Visible {
+                    rect: Rect { x1, y1, x2, y2 },
+                    stamp: crate::sign::stamp(emp, url.clone()),
+                };
+            }
+        }
+        pdf = crate::sign::sign_pdf(ctx, &pdf, &key_id, &options).await?;
+        signers.push(Signatory {
+            name: emp.name.clone(),
+            nip: emp.nip.to_string(),
+            jabatan: emp.jabatan.clone(),
+            signed_at: at,
+        });
+    }
+    let mut parties: Vec<String> = o.pelaksana.iter().map(|t| t.nama.clone()).collect();
+    parties.push(o.requester_name.clone());
+    parties.dedup();
+    let stored = ctx
+        .archive
+        .store(
+            NewArchive {
+                id: id.to_string(),
+                doc_type: doc_type.to_string(),
+                number: (!number.is_empty()).then(|| number.to_string()),
+                title: title.chars().take(200).collect(),
+                classification: CLASSIFICATION.to_string(),
+                parties,
+                signers,
+                created_by: o.requester_id.clone(),
+            },
+            pdf,
+        )
+        .await?;
+    tracing::info!(document = %stored.id, kind = doc_type, order = %o.id, "travel document signed and archived");
+    Ok(stored)
+}
+
+/// Tells every traveller their SPT and SPPD are signed (a failed mail is logged: the
+/// documents are on the order's page either way).
+async fn mail_travellers(ctx: &SignContext, mailer: &dyn Mailer, o: &TravelOrder) {
+    let link = format!(
+        "{}/sppd/{}",
+        ctx.public_base_url.trim_end_matches('/'),
+        o.id
+    );
+    for t in &o.pelaksana {
+        let Ok(emp) = employee(ctx, &t.employee_id).await else {
+            continue;
+        };
+        let spt = o.numbers.spt.clone().unwrap_or_default();
+        let text = format!(
+            "Yth. {nama},\n\n\
+             Surat Tugas Nomor {spt} dan SPPD perjalanan dinas Anda ke {tujuan} \
+             ({berangkat} s.d. {kembali}) telah disetujui dan ditandatangani secara elektronik.\n\
+             Maksud: {maksud}\n\n\
+             Unduh dokumen dan isi laporan perjalanan di:\n{link}\n\n\
+             ---\n\
+             Dear {nama},\n\n\
+             Your Surat Tugas {spt} and travel order (SPPD) to {tujuan} are approved and signed.\n\
+             Download them and file the trip report at:\n{link}\n",
+            nama = t.nama,
+            tujuan = o.tempat_tujuan.label(),
+            berangkat = o
+                .tanggal_berangkat
+                .map(paraf_core::format::tanggal)
+                .unwrap_or_default(),
+            kembali = o
+                .tanggal_kembali
+                .map(paraf_core::format::tanggal)
+                .unwrap_or_default(),
+            maksud = o.maksud,
+        );
+        let mail = Mail {
+            to: vec![emp.email.to_string()],
+            subject: format!("[paraf] SPT {spt} dan SPPD disetujui / travel order approved"),
+            text,
+            html: None,
+            links: vec![link.clone()],
+        };
+        if let Err(e) = mailer.send(mail).await {
+            tracing::warn!(order = %o.id, to = %emp.email, error = %e, "approval mail to a traveller failed");
+        }
+    }
+}
+
+/// Whether a sign-task payload is a travel order's (`request.service == "sppd"`).
+pub fn order_of(payload: &Value) -> Option<&str> {
+    let r = payload.get("request")?;
+    (r.get("service")?.as_str()? == paraf_core::travel::SERVICE)
+        .then(|| r.get("order").and_then(Value::as_str))
+        .flatten()
+}
+
+/// Who may verify: the bendahara, then the PPK.
+pub fn may_verify(p: &Principal) -> bool {
+    p.has(Role::Bendahara) || p.has(Role::Ppk)
+}
+
+/// The whole sign task: a travel order's documents, or the generic document.
+pub async fn run_sign_task(
+    ctx: &SignContext,
+    mailer: Option<Arc<dyn Mailer>>,
+    payload: Value,
+) -> Result<Value, SignTaskError> {
+    if let Some(order) = order_of(&payload) {
+        let exec = payload
+            .get("executionId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| SignTaskError::Invalid("executionId is missing".into()))?
+            .to_string();
+        let signed_at = payload
+            .get("signedAt")
+            .and_then(Value::as_str)
+            .and_then(|s| {
+                OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .unwrap_or_else(|| ctx.clock.now());
+        let travel = Travel::new(ctx.archive.table(), ctx.clock.clone());
+        let out = finalize(ctx, mailer.as_deref(), &travel, order, &exec, signed_at).await?;
+        return serde_json::to_value(out).map_err(|e| SignTaskError::Invalid(e.to_string()));
+    }
+    let input: crate::sign::SignTaskInput =
+        serde_json::from_value(payload).map_err(|e| SignTaskError::Invalid(e.to_string()))?;
+    let out = crate::sign::run(ctx, input).await?;
+    serde_json::to_value(out).map_err(|e| SignTaskError::Invalid(e.to_string()))
+}
