@@ -316,9 +316,7 @@ fn request_key(name: &str) -> Key {
 fn exec_partition(exec: &str) -> String {
     format!("APPROVALS#EXEC#{exec}")
 }
-fn ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
+use crate::record::ms;
 
 /// 128 random bits, hex: the only thing a mailed link carries.
 pub fn new_task_id() -> String {
@@ -332,14 +330,10 @@ fn internal(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(e.to_string())
 }
 
+const TASK: &str = "approval_task";
+
 fn to_item(t: &ApprovalTask) -> Result<Item, ServiceError> {
-    let Value::Object(mut it) = serde_json::to_value(t).map_err(internal)? else {
-        return Err(internal("task did not serialise to an object"));
-    };
-    let key = task_key(&t.id);
-    it.insert("pk".into(), json!(key.pk));
-    it.insert("sk".into(), json!(key.sk));
-    it.insert("type".into(), json!("approval_task"));
+    let mut it = crate::record::to_item(t, &task_key(&t.id), TASK)?;
     match t.status {
         Status::Open => {
             let prefix = if t.action == "sign" {
@@ -350,7 +344,7 @@ fn to_item(t: &ApprovalTask) -> Result<Item, ServiceError> {
             it.insert("gsi1pk".into(), json!(inbox_partition(t.inbox_owner())));
             it.insert(
                 "gsi1sk".into(),
-                json!(format!("{prefix}{:016}#{}", ms(t.due).max(0), t.id)),
+                json!(format!("{prefix}{:016}#{}", ms(t.due), t.id)),
             );
         }
         Status::Decided if !t.delivered => {
@@ -362,19 +356,13 @@ fn to_item(t: &ApprovalTask) -> Result<Item, ServiceError> {
     it.insert("gsi2pk".into(), json!(exec_partition(&t.execution_id)));
     it.insert(
         "gsi2sk".into(),
-        json!(format!(
-            "{:06}#{:016}#{}",
-            t.step,
-            ms(t.created).max(0),
-            t.id
-        )),
+        json!(format!("{:06}#{:016}#{}", t.step, ms(t.created), t.id)),
     );
     Ok(it)
 }
 
 fn from_item(it: Item) -> Result<ApprovalTask, ServiceError> {
-    serde_json::from_value(Value::Object(it))
-        .map_err(|e| internal(format!("stored approval task unreadable: {e}")))
+    crate::record::from_item(it, TASK)
 }
 
 /// The approval tasks service. Cheap to clone.
@@ -432,18 +420,7 @@ impl Approvals {
     }
 
     async fn collect(&self, q: Query) -> Result<Vec<ApprovalTask>, ServiceError> {
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self.table.query(q.clone().after(cursor)).await?;
-            for it in page.items {
-                out.push(from_item(it)?);
-            }
-            match page.cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
+        crate::record::collect(self.table.as_ref(), q, TASK).await
     }
 
     /// The latest task of a step (of one kind) of an execution.
@@ -1203,10 +1180,7 @@ impl Approvals {
             "gsi2pk".into(),
             json!(format!("APPROVALREQS#{}", requester.id)),
         );
-        it.insert(
-            "gsi2sk".into(),
-            json!(format!("{:016}#{name}", ms(now).max(0))),
-        );
+        it.insert("gsi2sk".into(), json!(format!("{:016}#{name}", ms(now))));
         match self.table.put(it, Some(Condition::absent())).await {
             Ok(()) => Ok(req),
             Err(TableError::ConditionFailed { .. }) => self.request(name).await,

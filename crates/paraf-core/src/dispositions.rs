@@ -231,9 +231,7 @@ fn idem_key(k: &str) -> Key {
         "KEY",
     )
 }
-fn ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
+use crate::record::ms;
 fn internal(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(e.to_string())
 }
@@ -243,14 +241,10 @@ fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s.trim(), f).ok()
 }
 
+const TASK: &str = "disposition_task";
+
 fn to_item(t: &DispositionTask) -> Result<Item, ServiceError> {
-    let Value::Object(mut it) = serde_json::to_value(t).map_err(internal)? else {
-        return Err(internal("task did not serialise to an object"));
-    };
-    let key = task_key(&t.id);
-    it.insert("pk".into(), json!(key.pk));
-    it.insert("sk".into(), json!(key.sk));
-    it.insert("type".into(), json!("disposition_task"));
+    let mut it = crate::record::to_item(t, &task_key(&t.id), TASK)?;
     if t.is_open() {
         let prefix = if t.is_unread() {
             INBOX_DISPO_UNREAD
@@ -260,7 +254,7 @@ fn to_item(t: &DispositionTask) -> Result<Item, ServiceError> {
         it.insert("gsi1pk".into(), json!(inbox_partition(t.inbox_owner())));
         it.insert(
             "gsi1sk".into(),
-            json!(format!("{prefix}{:016}#{}", ms(t.created).max(0), t.id)),
+            json!(format!("{prefix}{:016}#{}", ms(t.created), t.id)),
         );
     } else if !t.delivered && matches!(t.status, DispoStatus::Completed | DispoStatus::Forwarded) {
         it.insert("gsi1pk".into(), json!(UNDELIVERED));
@@ -272,21 +266,20 @@ fn to_item(t: &DispositionTask) -> Result<Item, ServiceError> {
     );
     it.insert(
         "gsi2sk".into(),
-        json!(format!("{:016}#{}", ms(t.created).max(0), t.id)),
+        json!(format!("{:016}#{}", ms(t.created), t.id)),
     );
     if let Some(p) = &t.parent_execution_id {
         it.insert("gsi3pk".into(), json!(format!("DISPOS#PARENT#{p}")));
         it.insert(
             "gsi3sk".into(),
-            json!(format!("{:016}#{}", ms(t.created).max(0), t.id)),
+            json!(format!("{:016}#{}", ms(t.created), t.id)),
         );
     }
     Ok(it)
 }
 
 fn from_item(it: Item) -> Result<DispositionTask, ServiceError> {
-    serde_json::from_value(Value::Object(it))
-        .map_err(|e| internal(format!("stored disposition task unreadable: {e}")))
+    crate::record::from_item(it, TASK)
 }
 
 fn str_of(v: &Value, name: &str) -> Option<String> {
@@ -315,18 +308,7 @@ impl Dispositions {
     }
 
     async fn collect(&self, q: Query) -> Result<Vec<DispositionTask>, ServiceError> {
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self.table.query(q.clone().after(cursor)).await?;
-            for it in page.items {
-                out.push(from_item(it)?);
-            }
-            match page.cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
+        crate::record::collect(self.table.as_ref(), q, TASK).await
     }
 
     async fn find_employee(&self, who: &str) -> Result<Option<Employee>, ServiceError> {

@@ -16,6 +16,7 @@ pub mod format;
 pub mod memory;
 pub mod org;
 pub mod ports;
+pub mod record;
 pub mod travel;
 pub mod types;
 

@@ -241,8 +241,7 @@ fn to_item<T: Serialize>(key: &Key, value: &T, extra: Value) -> Result<Item, Ser
 }
 
 fn from_item<T: serde::de::DeserializeOwned>(it: Item) -> Result<T, ServiceError> {
-    serde_json::from_value(Value::Object(it))
-        .map_err(|e| ServiceError::Internal(format!("stored record unreadable: {e}")))
+    crate::record::from_item(it, "record")
 }
 
 fn sort_name(name: &str, id: &str) -> String {
@@ -1014,18 +1013,7 @@ impl Org {
         &self,
         q: Query,
     ) -> Result<Vec<T>, ServiceError> {
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self.table.query(q.clone().after(cursor)).await?;
-            for it in page.items {
-                out.push(from_item(it)?);
-            }
-            match page.cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
+        crate::record::collect(self.table.as_ref(), q, "record").await
     }
 }
 

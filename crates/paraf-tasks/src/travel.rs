@@ -46,28 +46,19 @@ pub async fn finalize(
         .last()
         .cloned()
         .ok_or_else(|| SignTaskError::Invalid("the order has no approval chain".into()))?;
-    let spt_steps: Vec<(Employee, StepKind, Option<&str>)> = people
-        .iter()
-        .enumerate()
-        .map(|(i, (_, e))| {
-            if i + 1 == people.len() {
-                (e.clone(), StepKind::Sign, Some("penandatangan"))
-            } else {
-                (e.clone(), StepKind::Paraf, None)
-            }
-        })
-        .collect();
+    let spt_steps = initials_then_sign(&people, "penandatangan");
     let spt_number = o.numbers.spt.clone().unwrap_or_default();
     let spt = sign_document(
         ctx,
-        &document_id_for(&format!("{execution_id}#spt")),
-        "spt",
-        "spt",
-        spt_data(&o, &sekretaris.0, &sekretaris.1, on),
-        &spt_number,
-        &format!("Surat Tugas {}", o.maksud),
+        Paper {
+            id: document_id_for(&format!("{execution_id}#spt")),
+            layout: "spt",
+            data: spt_data(&o, &sekretaris.0, &sekretaris.1, on),
+            number: spt_number,
+            title: format!("Surat Tugas {}", o.maksud),
+            steps: spt_steps,
+        },
         &o,
-        &spt_steps,
         signed_at,
     )
     .await?;
@@ -79,33 +70,19 @@ pub async fn finalize(
         })
         .unwrap_or(people.len().saturating_sub(1));
     let ppk = people[ppk_pos].clone();
-    let sppd_steps: Vec<(Employee, StepKind, Option<&str>)> = people[..=ppk_pos]
-        .iter()
-        .enumerate()
-        .map(|(i, (_, e))| {
-            if i == ppk_pos {
-                (e.clone(), StepKind::Sign, Some("ppk"))
-            } else {
-                (e.clone(), StepKind::Paraf, None)
-            }
-        })
-        .collect();
+    let sppd_steps = initials_then_sign(&people[..=ppk_pos], "ppk");
     let mut sppd_ids = Vec::new();
     for (i, t) in o.pelaksana.iter().enumerate() {
         let number = o.numbers.sppd.get(i).cloned().unwrap_or_default();
-        let doc = sign_document(
-            ctx,
-            &document_id_for(&format!("{execution_id}#sppd#{i}")),
-            "sppd",
-            "sppd",
-            sppd_data(&o, i, &ppk.0, &ppk.1, on),
-            &number,
-            &format!("SPPD {} {}", t.nama, o.maksud),
-            &o,
-            &sppd_steps,
-            signed_at,
-        )
-        .await?;
+        let paper = Paper {
+            id: document_id_for(&format!("{execution_id}#sppd#{i}")),
+            layout: "sppd",
+            data: sppd_data(&o, i, &ppk.0, &ppk.1, on),
+            number,
+            title: format!("SPPD {} {}", t.nama, o.maksud),
+            steps: sppd_steps.clone(),
+        };
+        let doc = sign_document(ctx, paper, &o, signed_at).await?;
         sppd_ids.push(doc.id);
     }
     let o = travel.mark_approved(&o.id, &spt.id, &sppd_ids).await?;
@@ -165,7 +142,7 @@ pub async fn settle(
         .unwrap_or_else(|| date_str(on));
     // Only the kuitansi gets a number of its own: the archive claims each number once, and
     // the other documents merely cite the kuitansi, SPPD or SPT numbers already claimed.
-    let mut docs = Vec::new();
+    let mut papers: Vec<(Option<&str>, Paper)> = Vec::new();
     let mut paid = 0;
     for (i, t) in o.pelaksana.iter().enumerate() {
         let s = settle_person(&sbm, &o, t);
@@ -173,11 +150,15 @@ pub async fn settle(
         let kuitansi_no = o.numbers.kuitansi.get(i).cloned().unwrap_or_default();
         let sppd_no = o.numbers.sppd.get(i).cloned().unwrap_or_default();
         let pegawai = json!({"nama": t.nama, "nip": t.nip, "jabatan": t.jabatan});
-        let rincian: Vec<Value> = s
-            .lines
-            .iter()
-            .map(|l| json!({"uraian": l.uraian, "jumlah": l.jumlah, "keterangan": null}))
-            .collect();
+        let lines = |keterangan: bool| -> Vec<Value> {
+            s.lines
+                .iter()
+                .map(|l| {
+                    json!({"uraian": l.uraian, "jumlah": l.jumlah,
+                           "keterangan": if keterangan { json!(l.volume) } else { Value::Null }})
+                })
+                .collect()
+        };
         let kuitansi = json!({
             "nomor": kuitansi_no,
             "tahun_anggaran": o.estimate.as_ref().map(|e| e.sbm_year).unwrap_or(on.year()),
@@ -185,76 +166,22 @@ pub async fn settle(
             "jumlah": s.total,
             "untuk": format!("Biaya perjalanan dinas ke {} dalam rangka {} sesuai SPPD Nomor {} tanggal {}",
                 o.tempat_tujuan.label(), o.maksud, sppd_no, paraf_core::format::tanggal(o.numbers.approved_on.unwrap_or(on))),
-            "rincian": rincian,
+            "rincian": lines(false),
             "ppk": ppk_json,
             "bendahara": bendahara_json,
             "penerima": pegawai,
             "tanggal_bayar": date_str(on),
             "tanggal": date_str(on),
         });
-        let doc = sign_document(
-            ctx,
-            &document_id_for(&format!("{key}#kuitansi#{i}")),
-            "kuitansi",
-            "kuitansi",
-            kuitansi,
-            &kuitansi_no,
-            &format!("Kuitansi perjalanan dinas {} ({})", t.nama, rupiah(s.total)),
-            &o,
-            &signers,
-            now,
-        )
-        .await?;
-        docs.push(SettlementDoc {
-            kind: "kuitansi".into(),
-            employee_id: Some(t.employee_id.clone()),
-            document_id: doc.id,
-        });
-        let rb = json!({
+        let rincian = json!({
             "nomor": kuitansi_no, "nomor_sppd": sppd_no, "tanggal_sppd": tanggal_sppd, "tanggal": date_str(on),
-            "pegawai": pegawai, "rincian": s.lines.iter().map(|l| json!({"uraian": l.uraian, "jumlah": l.jumlah, "keterangan": l.volume})).collect::<Vec<_>>(),
+            "pegawai": pegawai, "rincian": lines(true),
             "total": s.total, "ppk": ppk_json, "bendahara": bendahara_json,
         });
-        let doc = sign_document(
-            ctx,
-            &document_id_for(&format!("{key}#rincian#{i}")),
-            "rincian-biaya",
-            "rincian-biaya",
-            rb,
-            "",
-            &format!("Rincian biaya perjalanan dinas {}", t.nama),
-            &o,
-            &signers,
-            now,
-        )
-        .await?;
-        docs.push(SettlementDoc {
-            kind: "rincian-biaya".into(),
-            employee_id: Some(t.employee_id.clone()),
-            document_id: doc.id,
-        });
-        let dpr = json!({
+        let riil = json!({
             "nomor_sppd": sppd_no, "tanggal_sppd": tanggal_sppd, "tanggal": date_str(on), "pegawai": pegawai,
             "pengeluaran": s.riil.iter().map(|(u, j)| json!({"uraian": u, "jumlah": j})).collect::<Vec<_>>(),
             "total": s.riil_total, "ppk": ppk_json,
-        });
-        let doc = sign_document(
-            ctx,
-            &document_id_for(&format!("{key}#riil#{i}")),
-            "daftar-pengeluaran-riil",
-            "daftar-pengeluaran-riil",
-            dpr,
-            "",
-            &format!("Daftar pengeluaran riil {}", t.nama),
-            &o,
-            &only_ppk,
-            now,
-        )
-        .await?;
-        docs.push(SettlementDoc {
-            kind: "daftar-pengeluaran-riil".into(),
-            employee_id: Some(t.employee_id.clone()),
-            document_id: doc.id,
         });
         let pengesahan = json!({
             "nomor_sppd": sppd_no, "tanggal": date_str(on), "pegawai": {"nama": t.nama, "nip": t.nip},
@@ -267,24 +194,49 @@ pub async fn settle(
             }).collect::<Vec<_>>(),
             "ppk": ppk_json,
         });
-        let doc = sign_document(
-            ctx,
-            &document_id_for(&format!("{key}#pengesahan#{i}")),
-            "sppd-pengesahan",
-            "sppd-pengesahan",
-            pengesahan,
-            "",
-            &format!("Pengesahan SPPD {}", t.nama),
-            &o,
-            &only_ppk,
-            now,
-        )
-        .await?;
-        docs.push(SettlementDoc {
-            kind: "sppd-pengesahan".into(),
-            employee_id: Some(t.employee_id.clone()),
-            document_id: doc.id,
-        });
+        let who = Some(t.employee_id.as_str());
+        for (layout, data, number, title, steps) in [
+            (
+                "kuitansi",
+                kuitansi,
+                kuitansi_no.clone(),
+                format!("Kuitansi perjalanan dinas {} ({})", t.nama, rupiah(s.total)),
+                &signers,
+            ),
+            (
+                "rincian-biaya",
+                rincian,
+                String::new(),
+                format!("Rincian biaya perjalanan dinas {}", t.nama),
+                &signers,
+            ),
+            (
+                "daftar-pengeluaran-riil",
+                riil,
+                String::new(),
+                format!("Daftar pengeluaran riil {}", t.nama),
+                &only_ppk,
+            ),
+            (
+                "sppd-pengesahan",
+                pengesahan,
+                String::new(),
+                format!("Pengesahan SPPD {}", t.nama),
+                &only_ppk,
+            ),
+        ] {
+            papers.push((
+                who,
+                Paper {
+                    id: document_id_for(&format!("{key}#{layout}#{i}")),
+                    layout,
+                    data,
+                    number,
+                    title,
+                    steps: steps.clone(),
+                },
+            ));
+        }
     }
     // The trip report, signed by the PPK who accepted it (the reporter's words, the
     // PPK's acceptance).
@@ -299,25 +251,48 @@ pub async fn settle(
         "foto": o.report.photos.iter().map(|p| json!({"nama": p.name, "sha256": p.sha256})).collect::<Vec<_>>(),
         "pelapor": {"nama": reporter.name, "nip": reporter.nip.to_string(), "jabatan": reporter.jabatan},
     });
-    let doc = sign_document(
-        ctx,
-        &document_id_for(&format!("{key}#laporan")),
-        "laporan-perjalanan",
-        "laporan-perjalanan",
-        report,
-        "",
-        &format!("Laporan perjalanan dinas {}", o.maksud),
-        &o,
-        &[(ppk.clone(), StepKind::Paraf, None)],
-        now,
-    )
-    .await?;
-    docs.push(SettlementDoc {
-        kind: "laporan-perjalanan".into(),
-        employee_id: None,
-        document_id: doc.id,
-    });
+    papers.push((
+        None,
+        Paper {
+            id: document_id_for(&format!("{key}#laporan")),
+            layout: "laporan-perjalanan",
+            data: report,
+            number: String::new(),
+            title: format!("Laporan perjalanan dinas {}", o.maksud),
+            steps: vec![(ppk.clone(), StepKind::Paraf, None)],
+        },
+    ));
+    let mut docs = Vec::new();
+    for (employee_id, paper) in papers {
+        let kind = paper.layout.to_string();
+        let doc = sign_document(ctx, paper, &o, now).await?;
+        docs.push(SettlementDoc {
+            kind,
+            employee_id: employee_id.map(str::to_string),
+            document_id: doc.id,
+        });
+    }
     Ok(travel.mark_completed(&o.id, docs, paid).await?)
+}
+
+/// Everyone of `people` initials (an invisible signature) but the last, who signs in the
+/// layout's `slot`.
+fn initials_then_sign<'a>(
+    people: &[(Decider, Employee)],
+    slot: &'a str,
+) -> Vec<(Employee, StepKind, Option<&'a str>)> {
+    let last = people.len().saturating_sub(1);
+    people
+        .iter()
+        .enumerate()
+        .map(|(i, (_, e))| {
+            if i == last {
+                (e.clone(), StepKind::Sign, Some(slot))
+            } else {
+                (e.clone(), StepKind::Paraf, None)
+            }
+        })
+        .collect()
 }
 
 async fn employee(ctx: &SignContext, id: &str) -> Result<Employee, SignTaskError> {
@@ -412,22 +387,41 @@ fn sppd_data(o: &TravelOrder, i: usize, d: &Decider, e: &Employee, on: time::Dat
     })
 }
 
-/// Renders `layout` with `data` and signs it with `steps` in order (invisible paraf, or a
-/// visible stamp in the named slot), then archives it under `id`. A document already
-/// archived under `id` is returned as it is.
-#[allow(clippy::too_many_arguments)]
+/// A document to produce: the layout (also its archive type), its data, its official
+/// number (empty: none of its own), and who signs in which order (an invisible paraf, or a
+/// visible stamp in the named slot).
+struct Paper<'a> {
+    id: String,
+    layout: &'static str,
+    data: Value,
+    number: String,
+    title: String,
+    steps: Vec<(Employee, StepKind, Option<&'a str>)>,
+}
+
+/// Renders a [`Paper`], signs it step by step and archives it under its id. A document
+/// already archived under that id is returned as it is.
 async fn sign_document(
     ctx: &SignContext,
-    id: &str,
-    doc_type: &str,
-    layout_name: &str,
-    data: Value,
-    number: &str,
-    title: &str,
+    paper: Paper<'_>,
     o: &TravelOrder,
-    steps: &[(Employee, StepKind, Option<&str>)],
     at: OffsetDateTime,
 ) -> Result<ArchivedDocument, SignTaskError> {
+    let Paper {
+        id,
+        layout: layout_name,
+        data,
+        number,
+        title,
+        steps,
+    } = paper;
+    let (id, doc_type, number, title, steps) = (
+        id.as_str(),
+        layout_name,
+        number.as_str(),
+        title.as_str(),
+        &steps,
+    );
     match ctx.archive.get(id).await {
         Ok(done) => return Ok(done),
         Err(ServiceError::NotFound(_)) => {}

@@ -245,6 +245,38 @@ async fn a_rejected_order_frees_the_travellers_days() {
     assert_eq!(again.status, OrderStatus::Submitted);
 }
 
+#[tokio::test]
+async fn a_returned_order_moved_to_other_days_and_travellers_frees_the_days_it_held() {
+    let w = world().await;
+    let o = w
+        .draft("staf", &["staf", "intan.permata"], w.day(1), w.day(2))
+        .await;
+    w.submit(&o.id, "staf").await.expect("submit");
+    w.decide(&o.id, None, "return", "ganti tanggal dan pelaksana")
+        .await;
+    assert_eq!(w.order(&o.id).await.status, OrderStatus::Returned);
+
+    // Moved a week later, Intan no longer travels.
+    let staf = w.who("staf").await;
+    let input = w.input(&["staf"], w.day(8), w.day(9));
+    w.travel.update(&o.id, &staf, input).await.expect("edit");
+    w.submit(&o.id, "staf").await.expect("resubmit");
+
+    // The old days of both travellers are free again; the new ones are held.
+    let intan = w
+        .draft("intan.permata", &["intan.permata"], w.day(1), w.day(2))
+        .await;
+    w.submit(&intan.id, "intan.permata")
+        .await
+        .expect("Intan's old days are free");
+    let other = w.draft("staf", &["staf"], w.day(1), w.day(1)).await;
+    w.submit(&other.id, "staf")
+        .await
+        .expect("Ahmad's old days are free");
+    let clash = w.draft("staf", &["staf"], w.day(9), w.day(10)).await;
+    invalid_field(w.submit(&clash.id, "staf").await, "pelaksana");
+}
+
 // ---------- rules ----------
 
 #[tokio::test]

@@ -47,6 +47,7 @@ use crate::org::{Employee, Org, Role, UnitKind};
 use crate::ports::clock::Clock;
 use crate::ports::table::{Condition, Index, Item, Key, Query, SortKey, Table, TableError, TxOp};
 use crate::ports::workflows::Workflows;
+use crate::record;
 use crate::text;
 
 pub use sbm::{Category, Grade, Sbm, SbmInput, SbmTable};
@@ -454,37 +455,25 @@ impl TravelOrder {
 /// What a requester fills (draft create / update). Everything optional for a draft;
 /// [`Travel::submit`] requires the rest.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OrderInput {
     /// The PPK (employee id, NIP or email); default: the organisation's only PPK.
-    #[serde(default)]
     pub ppk: Option<String>,
     /// Travellers (employee id, NIP or email).
-    #[serde(default)]
     pub pelaksana: Vec<String>,
-    #[serde(default)]
     pub pengikut: Vec<Follower>,
-    #[serde(default)]
     pub maksud: String,
-    #[serde(default)]
     pub alat_angkut: String,
-    #[serde(default)]
     pub tempat_berangkat: Option<Place>,
-    #[serde(default)]
     pub tempat_tujuan: Option<Place>,
-    #[serde(default)]
     pub tanggal_berangkat: Option<String>,
-    #[serde(default)]
     pub tanggal_kembali: Option<String>,
     /// luar_kota, dalam_kota or diklat; default: dalam_kota when the destination city is
     /// the departure city, else luar_kota.
-    #[serde(default)]
     pub kategori: Option<String>,
-    #[serde(default)]
     pub anggaran: Option<Budget>,
-    #[serde(default)]
     pub keterangan: String,
     /// Version the editor saw (optimistic concurrency on update).
-    #[serde(default)]
     pub version: Option<i64>,
 }
 
@@ -575,21 +564,12 @@ fn settings_key() -> Key {
 fn counter_key(kind: &str, year: i32) -> Key {
     Key::new(format!("NUMBER#{kind}#{year}"), "COUNTER")
 }
-fn ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
 fn internal(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(e.to_string())
 }
 
 fn to_item(o: &TravelOrder) -> Result<Item, ServiceError> {
-    let Value::Object(mut it) = serde_json::to_value(o).map_err(internal)? else {
-        return Err(internal("order did not serialise to an object"));
-    };
-    let k = order_key(&o.id);
-    it.insert("pk".into(), json!(k.pk));
-    it.insert("sk".into(), json!(k.sk));
-    it.insert("type".into(), json!("travel_order"));
+    let mut it = record::to_item(o, &order_key(&o.id), ORDER)?;
     let day = o
         .tanggal_berangkat
         .map(date_str)
@@ -599,15 +579,13 @@ fn to_item(o: &TravelOrder) -> Result<Item, ServiceError> {
     it.insert("gsi2pk".into(), json!(format!("SPPDBY#{}", o.requester_id)));
     it.insert(
         "gsi2sk".into(),
-        json!(format!("{:016}#{}", ms(o.created).max(0), o.id)),
+        json!(format!("{:016}#{}", record::ms(o.created), o.id)),
     );
     Ok(it)
 }
 
-fn from_item(it: Item) -> Result<TravelOrder, ServiceError> {
-    serde_json::from_value(Value::Object(it))
-        .map_err(|e| internal(format!("stored travel order unreadable: {e}")))
-}
+const ORDER: &str = "travel_order";
+const PAGU: &str = "pagu";
 
 fn trip_item(emp: &str, o: &TravelOrder) -> Option<Item> {
     let (a, b) = (o.tanggal_berangkat?, o.tanggal_kembali?);
@@ -761,25 +739,18 @@ impl Travel {
             return Ok(None);
         }
         match self.table.get(&pagu_key(year, akun.trim())).await? {
-            Some(it) => serde_json::from_value(Value::Object(it))
-                .map(Some)
-                .map_err(|e| internal(format!("stored pagu unreadable: {e}"))),
+            Some(it) => record::from_item(it, PAGU).map(Some),
             None => Ok(None),
         }
     }
 
     pub async fn pagus(&self, year: i32) -> Result<Vec<Pagu>, ServiceError> {
-        let page = self
-            .table
-            .query(Query::partition(Index::Primary, format!("PAGU#{year}")))
-            .await?;
-        page.items
-            .into_iter()
-            .map(|it| {
-                serde_json::from_value(Value::Object(it))
-                    .map_err(|e| internal(format!("stored pagu unreadable: {e}")))
-            })
-            .collect()
+        record::collect(
+            self.table.as_ref(),
+            Query::partition(Index::Primary, format!("PAGU#{year}")),
+            PAGU,
+        )
+        .await
     }
 
     /// Sets (or changes) the ceiling of an account; what active orders hold stays held.
@@ -1184,7 +1155,7 @@ impl Travel {
             return Err(ServiceError::NotFound("travel order"));
         }
         match self.table.get(&order_key(id)).await? {
-            Some(it) => from_item(it),
+            Some(it) => record::from_item(it, ORDER),
             None => Err(ServiceError::NotFound("travel order")),
         }
     }
@@ -2012,29 +1983,10 @@ impl Travel {
 
     // ---------- lists ----------
 
-    async fn collect_orders(&self, q: Query) -> Result<Vec<TravelOrder>, ServiceError> {
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self.table.query(q.clone().after(cursor)).await?;
-            for it in page.items {
-                out.push(from_item(it)?);
-            }
-            match page.cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
-    }
-
     /// Orders `who` requested or travels on, newest first.
     pub async fn mine(&self, who: &Principal) -> Result<Vec<TravelOrder>, ServiceError> {
-        let mut out = self
-            .collect_orders(Query::partition(
-                Index::Gsi2,
-                format!("SPPDBY#{}", who.employee_id),
-            ))
-            .await?;
+        let mine = Query::partition(Index::Gsi2, format!("SPPDBY#{}", who.employee_id));
+        let mut out: Vec<TravelOrder> = record::collect(self.table.as_ref(), mine, ORDER).await?;
         for (order, _, _) in self.trips_of(&who.employee_id).await? {
             if !out.iter().any(|o| o.id == order) {
                 out.push(self.load(&order).await?);
@@ -2082,7 +2034,7 @@ impl Travel {
             q = q.sk(SortKey::BeginsWith(format!("{y:04}-{m:02}-")));
         }
         let mut out = Vec::new();
-        for o in self.collect_orders(q).await? {
+        for o in record::collect::<TravelOrder>(self.table.as_ref(), q, ORDER).await? {
             let o = self.sync(o).await?;
             if o.status == OrderStatus::Draft && o.requester_id != who.employee_id {
                 continue;
@@ -3075,14 +3027,7 @@ fn decide_error(e: crate::approvals::DecideError) -> ServiceError {
 }
 
 fn pagu_item(p: &Pagu) -> Result<Item, ServiceError> {
-    let Value::Object(mut it) = serde_json::to_value(p).map_err(internal)? else {
-        return Err(internal("pagu did not serialise"));
-    };
-    let k = pagu_key(p.year, &p.akun);
-    it.insert("pk".into(), json!(k.pk));
-    it.insert("sk".into(), json!(k.sk));
-    it.insert("type".into(), json!("pagu"));
-    Ok(it)
+    record::to_item(p, &pagu_key(p.year, &p.akun), PAGU)
 }
 
 fn token_hash(token: &str) -> String {

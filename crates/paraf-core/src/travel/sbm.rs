@@ -197,6 +197,42 @@ impl SbmTable {
     }
 }
 
+/// Checks one table of per-province rows: every province named once, every rate whole
+/// rupiah in range. `rows` are (province, [(rate field, value)]).
+fn check_rows(e: &mut FieldErrors, table: &str, rows: Vec<(&str, Vec<(&str, i64)>)>, unique: bool) {
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, (provinsi, rates)) in rows.into_iter().enumerate() {
+        let f = format!("{table}.{i}");
+        if provinsi.trim().is_empty() {
+            e.add(
+                &format!("{f}.provinsi"),
+                text!("wajib diisi", "is required"),
+            );
+        } else if unique && seen.iter().any(|s| same_name(s, provinsi)) {
+            e.add(
+                &format!("{f}.provinsi"),
+                text!(
+                    "provinsi {} tercantum dua kali",
+                    "province {} is listed twice",
+                    provinsi
+                ),
+            );
+        }
+        seen.push(provinsi);
+        for (name, v) in rates {
+            if !(0..=1_000_000_000).contains(&v) {
+                e.add(
+                    &format!("{f}.{name}"),
+                    text!(
+                        "harus rupiah bulat antara 0 dan 1.000.000.000",
+                        "must be whole rupiah between 0 and 1,000,000,000"
+                    ),
+                );
+            }
+        }
+    }
+}
+
 fn validate(input: &SbmInput) -> Result<(), ServiceError> {
     let mut e = FieldErrors::default();
     if input.uang_harian.is_empty() {
@@ -208,97 +244,36 @@ fn validate(input: &SbmInput) -> Result<(), ServiceError> {
             ),
         );
     }
-    let money = |v: i64| (0..=1_000_000_000).contains(&v);
-    let mut seen = Vec::new();
-    for (i, r) in input.uang_harian.iter().enumerate() {
-        let f = format!("uang_harian.{i}");
-        if r.provinsi.trim().is_empty() {
-            e.add(
-                &format!("{f}.provinsi"),
-                text!("wajib diisi", "is required"),
-            );
-        } else if seen.iter().any(|s: &String| same_name(s, &r.provinsi)) {
-            e.add(
-                &format!("{f}.provinsi"),
-                text!(
-                    "provinsi {} tercantum dua kali",
-                    "province {} is listed twice",
-                    r.provinsi
-                ),
-            );
-        }
-        seen.push(r.provinsi.clone());
-        for (name, v) in [
-            ("luar_kota", r.luar_kota),
-            ("dalam_kota", r.dalam_kota),
-            ("diklat", r.diklat),
-        ] {
-            if !money(v) {
-                e.add(
-                    &format!("{f}.{name}"),
-                    text!(
-                        "harus rupiah bulat antara 0 dan 1.000.000.000",
-                        "must be whole rupiah between 0 and 1,000,000,000"
-                    ),
-                );
-            }
-        }
-    }
-    let mut seen = Vec::new();
-    for (i, r) in input.penginapan.iter().enumerate() {
-        let f = format!("penginapan.{i}");
-        if r.provinsi.trim().is_empty() {
-            e.add(
-                &format!("{f}.provinsi"),
-                text!("wajib diisi", "is required"),
-            );
-        } else if seen.iter().any(|s: &String| same_name(s, &r.provinsi)) {
-            e.add(
-                &format!("{f}.provinsi"),
-                text!(
-                    "provinsi {} tercantum dua kali",
-                    "province {} is listed twice",
-                    r.provinsi
-                ),
-            );
-        }
-        seen.push(r.provinsi.clone());
-        for g in Grade::ALL {
-            if !money(r.rate(g)) {
-                e.add(
-                    &format!("{f}.{}", g.as_str().to_lowercase()),
-                    text!(
-                        "harus rupiah bulat antara 0 dan 1.000.000.000",
-                        "must be whole rupiah between 0 and 1,000,000,000"
-                    ),
-                );
-            }
-        }
-    }
+    let daily = input.uang_harian.iter().map(|r| {
+        let rates = Category::ALL
+            .iter()
+            .map(|c| (c.as_str(), r.rate(*c)))
+            .collect();
+        (r.provinsi.as_str(), rates)
+    });
+    check_rows(&mut e, "uang_harian", daily.collect(), true);
+    let lodging = input.penginapan.iter().map(|r| {
+        let rates: Vec<(&str, i64)> = Grade::ALL
+            .iter()
+            .zip(["a", "b", "c", "d", "e"])
+            .map(|(g, name)| (name, r.rate(*g)))
+            .collect();
+        (r.provinsi.as_str(), rates)
+    });
+    check_rows(&mut e, "penginapan", lodging.collect(), true);
+    let transport = input
+        .transport
+        .iter()
+        .map(|r| (r.provinsi.as_str(), vec![("biaya", r.biaya)]));
+    check_rows(&mut e, "transport", transport.collect(), false);
     for (i, r) in input.transport.iter().enumerate() {
-        let f = format!("transport.{i}");
-        if r.provinsi.trim().is_empty() {
-            e.add(
-                &format!("{f}.provinsi"),
-                text!("wajib diisi", "is required"),
-            );
-        }
         if !super::TRANSPORT_MODES.contains(&r.moda.trim()) {
             e.add(
-                &format!("{f}.moda"),
+                &format!("transport.{i}.moda"),
                 text!(
                     "harus salah satu dari: {}",
                     "must be one of: {}",
                     super::TRANSPORT_MODES.join(", ")
-                ),
-            );
-        }
-        if !money(r.biaya) {
-            e.add(
-                &format!("{f}.biaya"),
-                text!(
-                    "harus rupiah bulat antara 0 dan 1.000.000.000",
-                    "must be whole rupiah between 0 and 1,000,000,000"
                 ),
             );
         }
@@ -420,15 +395,7 @@ impl Sbm {
             edited_at: self.clock.now(),
             note: input.note.trim().to_string(),
         };
-        let Value::Object(mut it) =
-            serde_json::to_value(&t).map_err(|e| ServiceError::Internal(e.to_string()))?
-        else {
-            return Err(ServiceError::Internal("SBM did not serialise".into()));
-        };
-        let k = version_key(year, version);
-        it.insert("pk".into(), json!(k.pk));
-        it.insert("sk".into(), json!(k.sk));
-        it.insert("type".into(), json!("sbm"));
+        let it = crate::record::to_item(&t, &version_key(year, version), "sbm")?;
         let ck = current_key(year);
         let mut cur = Item::new();
         cur.insert("pk".into(), json!(ck.pk));
@@ -465,8 +432,7 @@ impl Sbm {
 }
 
 fn from_item(it: Item) -> Result<SbmTable, ServiceError> {
-    serde_json::from_value(Value::Object(it))
-        .map_err(|e| ServiceError::Internal(format!("stored SBM unreadable: {e}")))
+    crate::record::from_item(it, "sbm")
 }
 
 /// Example rates for the demo organisation (rounded from the 2025 SBM; not official).
