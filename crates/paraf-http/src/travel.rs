@@ -17,9 +17,9 @@ use axum::{Form, Router};
 use paraf_core::approvals::{Status as TaskStatus, TaskKind};
 use paraf_core::format::{rupiah, tanggal, waktu_wib};
 use paraf_core::travel::{
-    date_str, parse_date, settle_person, Attachment, Budget, Category, Estimate, ListFilter,
-    OrderInput, OrderStatus, Place, SbmInput, Stop, Travel, TravelOrder, Traveller, ACTUAL_KINDS,
-    TRANSPORT_MODES,
+    date_str, parse_date, settle_person, Attachment, Budget, Category, Estimate, Follower,
+    ListFilter, OrderInput, OrderStatus, Place, SbmInput, Stop, Travel, TravelOrder, Traveller,
+    ACTUAL_KINDS, TRANSPORT_MODES,
 };
 use paraf_core::{Mail, Principal, PutBlob, Role, ServiceError, Text};
 use serde::{Deserialize, Serialize};
@@ -294,6 +294,11 @@ fn step_state(s: &str) -> &'static str {
     }
 }
 
+/// A draft or a returned order: its requester may still edit or withdraw it.
+fn changeable(o: &TravelOrder) -> bool {
+    matches!(o.status, OrderStatus::Draft | OrderStatus::Returned)
+}
+
 async fn order_view(
     state: &AppState,
     tr: &Travel,
@@ -438,8 +443,8 @@ async fn order_view(
         timeline,
         created: rfc3339(o.created),
         updated: rfc3339(o.updated),
-        may_edit: requester && matches!(o.status, OrderStatus::Draft | OrderStatus::Returned),
-        may_withdraw: requester && matches!(o.status, OrderStatus::Draft | OrderStatus::Returned),
+        may_edit: requester && changeable(o),
+        may_withdraw: requester && changeable(o),
         may_report: (requester || o.is_traveller(me)) && o.status == OrderStatus::Approved,
         may_verify: match o.status {
             OrderStatus::Reported => who.has(Role::Bendahara),
@@ -762,7 +767,7 @@ async fn create_api(
     let o = tr.create_draft(&id.0, input).await?;
     Ok((
         StatusCode::CREATED,
-        Json(order_view(&state, &tr, &o, &id.0, lang).await?),
+        answer(&state, &tr, &o, &id.0, lang).await?,
     ))
 }
 
@@ -897,7 +902,7 @@ async fn get_api(
 ) -> Result<Json<OrderView>, ApiError> {
     let tr = travel(&state);
     let o = tr.get(&oid, &id.0).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    answer(&state, &tr, &o, &id.0, lang).await
 }
 
 /// Changes a draft or a returned order (409 once submitted).
@@ -914,7 +919,7 @@ async fn update_api(
 ) -> Result<Json<OrderView>, ApiError> {
     let tr = travel(&state);
     let o = tr.update(&oid, &id.0, input).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    answer(&state, &tr, &o, &id.0, lang).await
 }
 
 // ---------- uploads ----------
@@ -1076,6 +1081,167 @@ async fn viewable(tr: &Travel, oid: &str, who: &Principal) -> Result<TravelOrder
     Ok(o)
 }
 
+/// Reads the multipart body of an upload to order `oid` by `who` (API and pages alike):
+/// an unknown order is 404 and a stranger 403 before the body is read.
+async fn upload(
+    state: &AppState,
+    oid: &str,
+    who: &Principal,
+    req: Request,
+) -> Result<Upload, ApiError> {
+    viewable(&travel(state), oid, who).await?;
+    read_multipart(req, state).await
+}
+
+// ---------- changes to an order ----------
+
+/// A change to an order. The API handlers and the page forms only read their input into
+/// one of these and show the outcome; [`act`] does the change for both.
+enum Act {
+    Submit,
+    Resubmit,
+    Withdraw {
+        note: String,
+    },
+    AddStop {
+        tempat: String,
+        tiba: String,
+        berangkat: Option<String>,
+    },
+    Link {
+        no: u32,
+        email: String,
+    },
+    Report {
+        hasil: String,
+        kesimpulan: String,
+    },
+    SubmitReport,
+    RemoveCost {
+        cost: String,
+    },
+    Verify {
+        decision: String,
+        note: String,
+    },
+    /// `file`.
+    Attachment(Upload),
+    /// `file`.
+    Photo(Upload),
+    /// `file`, `nama`, `nip`, `jabatan` for stop `no`.
+    Scan {
+        no: u32,
+        up: Upload,
+    },
+    /// `pelaksana`, `jenis`, `uraian`, `jumlah`, optional `file` (receipt).
+    Cost(Upload),
+}
+
+/// Does a change to order `oid` by `who`, whether asked through the API or a page.
+async fn act(
+    state: &AppState,
+    tr: &Travel,
+    oid: &str,
+    who: &Principal,
+    change: Act,
+) -> Result<TravelOrder, ApiError> {
+    let workflows = || state.workflows.clone().ok_or_else(unavailable);
+    let o = match change {
+        Act::Submit => {
+            let wf = workflows()?;
+            tr.submit(oid, who, wf.as_ref()).await?
+        }
+        Act::Resubmit => {
+            let wf = workflows()?;
+            tr.resubmit(oid, who, wf.as_ref()).await?
+        }
+        Act::Withdraw { note } => {
+            let wf = workflows()?;
+            tr.withdraw(oid, who, &note, wf.as_ref()).await?
+        }
+        Act::AddStop {
+            tempat,
+            tiba,
+            berangkat,
+        } => {
+            tr.add_stop(oid, who, &tempat, &tiba, berangkat.as_deref())
+                .await?
+        }
+        Act::Link { no, email } => send_link(state, tr, oid, who, no, &email).await?,
+        Act::Report { hasil, kesimpulan } => tr.set_report(oid, who, &hasil, &kesimpulan).await?,
+        Act::SubmitReport => tr.submit_report(oid, who).await?,
+        Act::RemoveCost { cost } => tr.remove_cost(oid, who, &cost).await?,
+        Act::Verify { decision, note } => verify(state, tr, oid, who, &decision, &note).await?,
+        Act::Attachment(up) => {
+            let f = up.file.ok_or_else(file_required)?;
+            let a = store(state, oid, who, f).await?;
+            tr.add_attachment(oid, who, a).await?
+        }
+        Act::Photo(up) => {
+            let f = up.file.ok_or_else(file_required)?;
+            let a = store(state, oid, who, f).await?;
+            tr.add_photo(oid, who, a).await?
+        }
+        Act::Scan { no, up } => {
+            let nip = up.field("nip");
+            let (nama, jabatan) = (up.field("nama"), up.field("jabatan"));
+            let f = up.file.ok_or_else(file_required)?;
+            let a = store(state, oid, who, f).await?;
+            let nip = (!nip.is_empty()).then_some(nip.as_str());
+            tr.endorse_by_scan(oid, who, no, &nama, nip, &jabatan, a)
+                .await?
+        }
+        Act::Cost(up) => {
+            let jumlah: i64 = up
+                .field("jumlah")
+                .replace(['.', ' '], "")
+                .parse()
+                .map_err(|_| {
+                    ApiError::validation(
+                        "jumlah",
+                        Text::new(
+                            "harus rupiah bulat lebih dari 0",
+                            "must be whole rupiah above 0",
+                        ),
+                    )
+                })?;
+            let (pelaksana, jenis, uraian) =
+                (up.field("pelaksana"), up.field("jenis"), up.field("uraian"));
+            let receipt = match up.file {
+                Some(f) => Some(store(state, oid, who, f).await?),
+                None => None,
+            };
+            tr.add_cost(oid, who, &pelaksana, &jenis, &uraian, jumlah, receipt)
+                .await?
+        }
+    };
+    Ok(o)
+}
+
+/// The order as the API answers it after reading or changing it.
+async fn answer(
+    state: &AppState,
+    tr: &Travel,
+    o: &TravelOrder,
+    who: &Principal,
+    lang: Lang,
+) -> Result<Json<OrderView>, ApiError> {
+    Ok(Json(order_view(state, tr, o, who, lang).await?))
+}
+
+/// An API change: does it and answers with the order.
+async fn act_api(
+    state: &AppState,
+    id: &Identity,
+    lang: Lang,
+    oid: &str,
+    change: Act,
+) -> Result<Json<OrderView>, ApiError> {
+    let tr = travel(state);
+    let o = act(state, &tr, oid, &id.0, change).await?;
+    answer(state, &tr, &o, &id.0, lang).await
+}
+
 /// Adds an attachment (image or PDF, at most 10 MB) to a draft or returned order.
 #[utoipa::path(post, path = "/api/v1/sppd/{id}/attachments", tag = "sppd",
     request_body(content_type = "multipart/form-data", content = Object, description = "`file`"),
@@ -1089,13 +1255,8 @@ async fn add_attachment_api(
     Path(oid): Path<String>,
     req: Request,
 ) -> Result<Json<OrderView>, ApiError> {
-    let tr = travel(&state);
-    viewable(&tr, &oid, &id.0).await?;
-    let up = read_multipart(req, &state).await?;
-    let f = up.file.ok_or_else(file_required)?;
-    let a = store(&state, &oid, &id.0, f).await?;
-    let o = tr.add_attachment(&oid, &id.0, a).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    let up = upload(&state, &oid, &id.0, req).await?;
+    act_api(&state, &id, lang, &oid, Act::Attachment(up)).await
 }
 
 fn find_file<'a>(o: &'a TravelOrder, aid: &str) -> Option<&'a Attachment> {
@@ -1168,10 +1329,7 @@ async fn submit_api(
     lang: Lang,
     Path(oid): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let wf = state.workflows.clone().ok_or_else(unavailable)?;
-    let tr = travel(&state);
-    let o = tr.submit(&oid, &id.0, wf.as_ref()).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    act_api(&state, &id, lang, &oid, Act::Submit).await
 }
 
 /// Sends a returned order back into the chain.
@@ -1185,10 +1343,7 @@ async fn resubmit_api(
     lang: Lang,
     Path(oid): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let wf = state.workflows.clone().ok_or_else(unavailable)?;
-    let tr = travel(&state);
-    let o = tr.resubmit(&oid, &id.0, wf.as_ref()).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    act_api(&state, &id, lang, &oid, Act::Resubmit).await
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -1208,10 +1363,7 @@ async fn withdraw_api(
     Path(oid): Path<String>,
     Json(b): Json<NoteBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let wf = state.workflows.clone().ok_or_else(unavailable)?;
-    let tr = travel(&state);
-    let o = tr.withdraw(&oid, &id.0, &b.note, wf.as_ref()).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    act_api(&state, &id, lang, &oid, Act::Withdraw { note: b.note }).await
 }
 
 // ---------- after the trip ----------
@@ -1238,11 +1390,12 @@ async fn add_stop_api(
     Path(oid): Path<String>,
     Json(b): Json<StopBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let tr = travel(&state);
-    let o = tr
-        .add_stop(&oid, &id.0, &b.tempat, &b.tiba, b.berangkat.as_deref())
-        .await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    let change = Act::AddStop {
+        tempat: b.tempat,
+        tiba: b.tiba,
+        berangkat: b.berangkat,
+    };
+    act_api(&state, &id, lang, &oid, change).await
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -1309,27 +1462,8 @@ async fn link_api(
     Path((oid, no)): Path<(String, u32)>,
     Json(b): Json<LinkBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let tr = travel(&state);
-    let o = send_link(&state, &tr, &oid, &id.0, no, &b.email).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
-}
-
-async fn do_scan(
-    state: &AppState,
-    tr: &Travel,
-    oid: &str,
-    who: &Principal,
-    no: u32,
-    up: Upload,
-) -> Result<TravelOrder, ApiError> {
-    let nip = up.field("nip");
-    let (nama, jabatan) = (up.field("nama"), up.field("jabatan"));
-    let f = up.file.ok_or_else(file_required)?;
-    let a = store(state, oid, who, f).await?;
-    let nip = (!nip.is_empty()).then_some(nip.as_str());
-    Ok(tr
-        .endorse_by_scan(oid, who, no, &nama, nip, &jabatan, a)
-        .await?)
+    let change = Act::Link { no, email: b.email };
+    act_api(&state, &id, lang, &oid, change).await
 }
 
 /// Records a stop's endorsement from an uploaded stamped scan (file, nama, nip, jabatan).
@@ -1345,11 +1479,8 @@ async fn scan_api(
     Path((oid, no)): Path<(String, u32)>,
     req: Request,
 ) -> Result<Json<OrderView>, ApiError> {
-    let tr = travel(&state);
-    viewable(&tr, &oid, &id.0).await?;
-    let up = read_multipart(req, &state).await?;
-    let o = do_scan(&state, &tr, &oid, &id.0, no, up).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    let up = upload(&state, &oid, &id.0, req).await?;
+    act_api(&state, &id, lang, &oid, Act::Scan { no, up }).await
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -1372,9 +1503,11 @@ async fn report_api(
     Path(oid): Path<String>,
     Json(b): Json<ReportBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let tr = travel(&state);
-    let o = tr.set_report(&oid, &id.0, &b.hasil, &b.kesimpulan).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    let change = Act::Report {
+        hasil: b.hasil,
+        kesimpulan: b.kesimpulan,
+    };
+    act_api(&state, &id, lang, &oid, change).await
 }
 
 /// Adds a photo to the trip report.
@@ -1390,40 +1523,8 @@ async fn photo_api(
     Path(oid): Path<String>,
     req: Request,
 ) -> Result<Json<OrderView>, ApiError> {
-    let tr = travel(&state);
-    viewable(&tr, &oid, &id.0).await?;
-    let up = read_multipart(req, &state).await?;
-    let f = up.file.ok_or_else(file_required)?;
-    let a = store(&state, &oid, &id.0, f).await?;
-    let o = tr.add_photo(&oid, &id.0, a).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
-}
-
-async fn do_cost(
-    state: &AppState,
-    tr: &Travel,
-    oid: &str,
-    who: &Principal,
-    up: Upload,
-) -> Result<TravelOrder, ApiError> {
-    let jumlah_s = up.field("jumlah").replace(['.', ' '], "");
-    let jumlah: i64 = jumlah_s.parse().map_err(|_| {
-        ApiError::validation(
-            "jumlah",
-            Text::new(
-                "harus rupiah bulat lebih dari 0",
-                "must be whole rupiah above 0",
-            ),
-        )
-    })?;
-    let (pelaksana, jenis, uraian) = (up.field("pelaksana"), up.field("jenis"), up.field("uraian"));
-    let receipt = match up.file {
-        Some(f) => Some(store(state, oid, who, f).await?),
-        None => None,
-    };
-    Ok(tr
-        .add_cost(oid, who, &pelaksana, &jenis, &uraian, jumlah, receipt)
-        .await?)
+    let up = upload(&state, &oid, &id.0, req).await?;
+    act_api(&state, &id, lang, &oid, Act::Photo(up)).await
 }
 
 /// Records a cost actually incurred (pelaksana, jenis, uraian, jumlah, optional receipt `file`).
@@ -1440,11 +1541,8 @@ async fn add_cost_api(
     Path(oid): Path<String>,
     req: Request,
 ) -> Result<Json<OrderView>, ApiError> {
-    let tr = travel(&state);
-    viewable(&tr, &oid, &id.0).await?;
-    let up = read_multipart(req, &state).await?;
-    let o = do_cost(&state, &tr, &oid, &id.0, up).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    let up = upload(&state, &oid, &id.0, req).await?;
+    act_api(&state, &id, lang, &oid, Act::Cost(up)).await
 }
 
 /// Removes a recorded cost (before the report is submitted).
@@ -1458,9 +1556,7 @@ async fn remove_cost_api(
     lang: Lang,
     Path((oid, cost)): Path<(String, String)>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let tr = travel(&state);
-    let o = tr.remove_cost(&oid, &id.0, &cost).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    act_api(&state, &id, lang, &oid, Act::RemoveCost { cost }).await
 }
 
 /// Sends the report and costs for verification.
@@ -1474,9 +1570,7 @@ async fn submit_report_api(
     lang: Lang,
     Path(oid): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let tr = travel(&state);
-    let o = tr.submit_report(&oid, &id.0).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    act_api(&state, &id, lang, &oid, Act::SubmitReport).await
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -1499,7 +1593,7 @@ fn sign_error(e: paraf_tasks::sign::SignTaskError) -> ApiError {
     }
 }
 
-async fn do_verify(
+async fn verify(
     state: &AppState,
     tr: &Travel,
     oid: &str,
@@ -1540,9 +1634,11 @@ async fn verify_api(
     Path(oid): Path<String>,
     Json(b): Json<VerifyBody>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let tr = travel(&state);
-    let o = do_verify(&state, &tr, &oid, &id.0, &b.decision, &b.note).await?;
-    Ok(Json(order_view(&state, &tr, &o, &id.0, lang).await?))
+    let change = Act::Verify {
+        decision: b.decision,
+        note: b.note,
+    };
+    act_api(&state, &id, lang, &oid, change).await
 }
 
 // ---------- SBM, settings, pagu ----------
@@ -1730,6 +1826,10 @@ pub struct SppdTexts {
     pub f_instansi: &'static str,
     pub f_akun: &'static str,
     pub f_keterangan: &'static str,
+    pub f_pengikut: &'static str,
+    pub f_pengikut_hint: &'static str,
+    /// "follower N" before the error of line N of the followers field.
+    pub follower_no: &'static str,
     pub save_draft: &'static str,
     pub save_submit: &'static str,
     pub submit: &'static str,
@@ -1788,6 +1888,8 @@ pub struct SppdTexts {
     pub step_approved: &'static str,
     pub step_returned: &'static str,
     pub step_rejected: &'static str,
+    pub action_paraf: &'static str,
+    pub action_sign: &'static str,
     pub endorse_title: &'static str,
     pub endorse_intro: &'static str,
     pub endorse_button: &'static str,
@@ -1837,6 +1939,9 @@ pub const ID: SppdTexts = SppdTexts {
     f_instansi: "Instansi pembebanan anggaran",
     f_akun: "Kode akun anggaran",
     f_keterangan: "Keterangan",
+    f_pengikut: "Pengikut",
+    f_pengikut_hint: "Satu orang per baris: Nama; keterangan (keterangan boleh kosong)",
+    follower_no: "pengikut ke-",
     save_draft: "Simpan sebagai draf",
     save_submit: "Simpan dan ajukan",
     submit: "Ajukan",
@@ -1895,6 +2000,8 @@ pub const ID: SppdTexts = SppdTexts {
     step_approved: "disetujui",
     step_returned: "dikembalikan",
     step_rejected: "ditolak",
+    action_paraf: "paraf",
+    action_sign: "tanda tangan",
     endorse_title: "Pengesahan kedatangan perjalanan dinas",
     endorse_intro: "Dengan mengisi formulir ini Anda menyatakan bahwa pelaksana perjalanan dinas berikut telah tiba di tempat Anda.",
     endorse_button: "Sahkan kedatangan",
@@ -1945,6 +2052,9 @@ pub const EN: SppdTexts = SppdTexts {
     f_instansi: "Budget-bearing agency",
     f_akun: "Budget account code",
     f_keterangan: "Notes",
+    f_pengikut: "Followers",
+    f_pengikut_hint: "One person per line: Name; note (the note may be left out)",
+    follower_no: "follower ",
     save_draft: "Save as draft",
     save_submit: "Save and submit",
     submit: "Submit",
@@ -2003,6 +2113,8 @@ pub const EN: SppdTexts = SppdTexts {
     step_approved: "approved",
     step_returned: "returned",
     step_rejected: "rejected",
+    action_paraf: "initials",
+    action_sign: "signature",
     endorse_title: "Endorsement of an official trip's arrival",
     endorse_intro:
         "By filling this form you state that the travellers below have arrived at your office.",
@@ -2103,13 +2215,7 @@ async fn list_page(
     q2.scope = Some(scope.into());
     let (rows, errors) = match list_orders(&state, &page.id.0, &q2).await {
         Ok(r) => (r, Vec::new()),
-        Err(e) if !e.fields.is_empty() => (
-            Vec::new(),
-            e.fields
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", page.lang.pick(v)))
-                .collect(),
-        ),
+        Err(e) if !e.fields.is_empty() => (Vec::new(), error_lines(page.lang, &e.fields)),
         Err(e) => return page_fail(page.lang, e),
     };
     let mut tabs = vec![
@@ -2233,6 +2339,9 @@ struct OrderForm {
     akun: String,
     #[serde(default)]
     keterangan: String,
+    /// One follower a line: "Nama; keterangan".
+    #[serde(default)]
+    pengikut: String,
     #[serde(default)]
     version: String,
 }
@@ -2259,9 +2368,33 @@ impl OrderForm {
             instansi: o.anggaran.instansi.clone(),
             akun: o.anggaran.akun.clone(),
             keterangan: o.keterangan.clone(),
+            pengikut: o
+                .pengikut
+                .iter()
+                .map(|p| match p.keterangan.as_str() {
+                    "" => p.nama.clone(),
+                    k => format!("{}; {k}", p.nama),
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
             version: o.version.to_string(),
             ..Default::default()
         }
+    }
+
+    /// The followers field, a line each (blank lines skipped): `pengikut.N` is line N+1.
+    fn followers(&self) -> Vec<Follower> {
+        self.pengikut
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let (nama, keterangan) = l.split_once(';').unwrap_or((l, ""));
+                Follower {
+                    nama: nama.trim().to_string(),
+                    keterangan: keterangan.trim().to_string(),
+                }
+            })
+            .collect()
     }
 
     fn input(&self) -> OrderInput {
@@ -2276,7 +2409,7 @@ impl OrderForm {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect(),
-            pengikut: Vec::new(),
+            pengikut: self.followers(),
             maksud: self.maksud.clone(),
             alat_angkut: self.alat_angkut.clone(),
             tempat_berangkat: Some(Place {
@@ -2310,6 +2443,8 @@ struct FormPage {
     action: String,
     version: String,
     form: FormView,
+    /// Shown as a textarea after the other fields.
+    pengikut: FieldView,
 }
 
 fn field(
@@ -2333,11 +2468,30 @@ fn field(
     }
 }
 
+/// An error of the followers field names its line: `pengikut.1.nama` is "pengikut ke-2".
+fn follower_error(lang: Lang, key: &str, message: &str) -> String {
+    let mut parts = key.split('.');
+    match (
+        parts.next(),
+        parts.next().and_then(|n| n.parse::<usize>().ok()),
+    ) {
+        (Some("pengikut"), Some(n)) => {
+            let x = texts(lang);
+            let what = parts
+                .next()
+                .map(|p| format!(" ({})", field_label(x, p)))
+                .unwrap_or_default();
+            format!("{}{}{what}: {message}", x.follower_no, n + 1)
+        }
+        _ => message.to_string(),
+    }
+}
+
 fn with_errors(mut form: FormView, errors: &BTreeMap<String, Text>, lang: Lang) -> FormView {
     let mut shown = std::collections::BTreeSet::new();
     for f in &mut form.fields {
         // `pelaksana.2` is about the `pelaksana` field.
-        let msgs: Vec<&str> = errors
+        let msgs: Vec<String> = errors
             .iter()
             .filter(|(k, _)| {
                 k.as_str() == f.name
@@ -2347,7 +2501,7 @@ fn with_errors(mut form: FormView, errors: &BTreeMap<String, Text>, lang: Lang) 
             })
             .map(|(k, v)| {
                 shown.insert(k.clone());
-                lang.pick(v)
+                follower_error(lang, k, lang.pick(v))
             })
             .collect();
         if !msgs.is_empty() {
@@ -2469,6 +2623,9 @@ async fn order_form(state: &AppState, lang: Lang, f: &OrderForm, year: i32) -> F
         &f.keterangan,
         false,
     ));
+    let mut p = field("pengikut", x.f_pengikut, "textarea", &f.pengikut, false);
+    p.hint = Some(x.f_pengikut_hint.into());
+    fields.push(p);
     FormView {
         fields,
         errors: Vec::new(),
@@ -2492,6 +2649,8 @@ async fn form_response(
     let x = texts(page.lang);
     let mut form = order_form(state, page.lang, f, form_year(state, f)).await;
     form = with_errors(form, errors.unwrap_or(&BTreeMap::new()), page.lang);
+    let at = form.fields.iter().position(|f| f.name == "pengikut");
+    let pengikut = form.fields.remove(at.unwrap_or(form.fields.len() - 1));
     let (heading, action) = match edit_of {
         Some(id) => (x.edit_order, format!("/sppd/{id}/ubah")),
         None => (x.new_order, "/sppd/baru".to_string()),
@@ -2503,6 +2662,7 @@ async fn form_response(
         action,
         version: f.version.clone(),
         form,
+        pengikut,
     };
     render(status, &view)
 }
@@ -2546,15 +2706,36 @@ async fn save_and_maybe_submit(
     }
     .map_err(|e| (ApiError::from(e), None))?;
     if f.action == "submit" {
-        let wf = state
-            .workflows
-            .clone()
-            .ok_or_else(|| (unavailable(), Some(o.id.clone())))?;
-        tr.submit(&o.id, &page.id.0, wf.as_ref())
+        act(state, &tr, &o.id, &page.id.0, Act::Submit)
             .await
-            .map_err(|e| (ApiError::from(e), Some(o.id.clone())))?;
+            .map_err(|e| (e, Some(o.id.clone())))?;
     }
     Ok(o.id)
+}
+
+/// The request form posted (new or edit): the order on success, the form with its errors
+/// otherwise. A draft saved but refused on submission is edited from then on.
+async fn save_page(
+    state: &AppState,
+    page: Page,
+    form: Result<Form<OrderForm>, FormRejection>,
+    edit_of: Option<&str>,
+) -> Response {
+    let mut f = match checked_form(&page, form, |f| &f.csrf) {
+        Ok(f) => f,
+        Err(r) => return *r,
+    };
+    match save_and_maybe_submit(state, &page, &f, edit_of).await {
+        Ok(id) => (page.jar, Redirect::to(&format!("/sppd/{id}"))).into_response(),
+        Err((e, saved)) => {
+            if let Some(id) = &saved {
+                if let Ok(o) = travel(state).load(id).await {
+                    f.version = o.version.to_string();
+                }
+            }
+            form_failed(state, page, &f, saved.as_deref().or(edit_of), e).await
+        }
+    }
 }
 
 async fn new_submit(
@@ -2562,31 +2743,13 @@ async fn new_submit(
     page: Page,
     form: Result<Form<OrderForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(f)) = form else {
-        return error_page(page.lang, ErrorKind::Malformed);
-    };
-    if let Some(r) = page.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    match save_and_maybe_submit(&state, &page, &f, None).await {
-        Ok(id) => (page.jar, Redirect::to(&format!("/sppd/{id}"))).into_response(),
-        Err((e, saved)) => {
-            // A draft saved but refused on submission: edit that draft from now on.
-            let mut f = f;
-            if let Some(id) = &saved {
-                if let Ok(o) = travel(&state).load(id).await {
-                    f.version = o.version.to_string();
-                }
-            }
-            form_failed(&state, page, &f, saved.as_deref(), e).await
-        }
-    }
+    save_page(&state, page, form, None).await
 }
 
 async fn edit_page(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path(oid): axum::extract::Path<String>,
+    axum::extract::Path(oid): OrderPath,
 ) -> Response {
     let tr = travel(&state);
     let o = match tr.get(&oid, &page.id.0).await {
@@ -2596,7 +2759,7 @@ async fn edit_page(
     if o.requester_id != page.id.0.employee_id {
         return error_page(page.lang, ErrorKind::Forbidden);
     }
-    if !matches!(o.status, OrderStatus::Draft | OrderStatus::Returned) {
+    if !changeable(&o) {
         return (page.jar, Redirect::to(&format!("/sppd/{oid}"))).into_response();
     }
     let r = form_response(
@@ -2614,26 +2777,10 @@ async fn edit_page(
 async fn edit_submit(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path(oid): axum::extract::Path<String>,
+    axum::extract::Path(oid): OrderPath,
     form: Result<Form<OrderForm>, FormRejection>,
 ) -> Response {
-    let Ok(Form(mut f)) = form else {
-        return error_page(page.lang, ErrorKind::Malformed);
-    };
-    if let Some(r) = page.csrf_refusal(&f.csrf) {
-        return r;
-    }
-    match save_and_maybe_submit(&state, &page, &f, Some(&oid)).await {
-        Ok(id) => (page.jar, Redirect::to(&format!("/sppd/{id}"))).into_response(),
-        Err((e, saved)) => {
-            if saved.is_some() {
-                if let Ok(o) = travel(&state).load(&oid).await {
-                    f.version = o.version.to_string();
-                }
-            }
-            form_failed(&state, page, &f, Some(&oid), e).await
-        }
-    }
+    save_page(&state, page, form, Some(&oid)).await
 }
 
 // ---------- detail page ----------
@@ -2643,11 +2790,17 @@ pub struct Fact {
     pub value: String,
 }
 
-pub struct EstRow {
+/// One traveller's part of the estimate: two columns (item with volume × rate, amount),
+/// so the table fits a 360 px phone.
+pub struct EstGroup {
     pub person: String,
+    pub rows: Vec<EstRow>,
+}
+
+pub struct EstRow {
     pub uraian: String,
-    pub volume: String,
-    pub tarif: String,
+    /// "volume × tarif".
+    pub detail: String,
     pub jumlah: String,
 }
 
@@ -2702,7 +2855,7 @@ struct DetailPage {
     errors: Vec<String>,
     return_note: Option<String>,
     facts: Vec<Fact>,
-    est_rows: Vec<EstRow>,
+    estimate: Vec<EstGroup>,
     est_total: Option<String>,
     chain: Vec<StepRow>,
     task_href: Option<String>,
@@ -2722,6 +2875,15 @@ struct DetailPage {
     may_report: bool,
     may_verify: bool,
     show_report: bool,
+}
+
+/// A chain step's action ("paraf", "sign") in the page language.
+fn action_label<'a>(x: &'static SppdTexts, a: &'a str) -> &'a str {
+    match a {
+        "paraf" => x.action_paraf,
+        "sign" => x.action_sign,
+        _ => a,
+    }
 }
 
 fn step_label(x: &SppdTexts, s: &str) -> &'static str {
@@ -2838,20 +3000,24 @@ async fn detail_view(
             .join(", "),
         },
     ];
-    let mut est_rows = Vec::new();
-    if let Some(e) = &v.estimate {
-        for p in &e.per_person {
-            for l in &p.lines {
-                est_rows.push(EstRow {
-                    person: name_of(&p.employee_id),
+    let estimate = v
+        .estimate
+        .iter()
+        .flat_map(|e| &e.per_person)
+        .map(|p| EstGroup {
+            person: name_of(&p.employee_id),
+            rows: p
+                .lines
+                .iter()
+                .map(|l| EstRow {
                     uraian: l.uraian.clone(),
-                    volume: l.volume.clone(),
-                    tarif: rupiah(l.tarif),
+                    detail: format!("{} × {}", l.volume, rupiah(l.tarif)),
                     jumlah: rupiah(l.jumlah),
-                });
-            }
-        }
-    }
+                })
+                .collect(),
+        })
+        .filter(|g| !g.rows.is_empty())
+        .collect();
     let file_link = |a: &FileView| LinkRow {
         label: a.name.clone(),
         href: a.url.clone(),
@@ -2941,7 +3107,7 @@ async fn detail_view(
         errors,
         return_note: o.return_note.clone(),
         facts,
-        est_rows,
+        estimate,
         est_total: v.estimate.as_ref().map(|e| rupiah(e.total)),
         chain: v
             .chain
@@ -2950,7 +3116,7 @@ async fn detail_view(
                 step: c.step,
                 name: c.name.clone(),
                 jabatan: c.jabatan.clone(),
-                action: c.action.clone(),
+                action: action_label(x, &c.action).to_string(),
                 state: step_label(x, &c.state),
                 state_code: c.state.clone(),
             })
@@ -3034,25 +3200,22 @@ async fn detail_after(
 ) -> Response {
     let (status, errors) = match r {
         Ok(()) => (StatusCode::OK, Vec::new()),
-        Err(e) if !e.fields.is_empty() => (
-            e.kind.status(),
-            e.fields
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{}: {}",
-                        field_label(texts(page.lang), k),
-                        page.lang.pick(v)
-                    )
-                })
-                .collect(),
-        ),
+        Err(e) if !e.fields.is_empty() => (e.kind.status(), error_lines(page.lang, &e.fields)),
         Err(e) => return page_fail(page.lang, e),
     };
     match detail_view(state, &page, oid, None, errors).await {
         Ok(v) => (page.jar, render(status, &v)).into_response(),
         Err(e) => page_fail(page.lang, e),
     }
+}
+
+/// Field errors as the pages list them: "label: message".
+fn error_lines(lang: Lang, fields: &BTreeMap<String, Text>) -> Vec<String> {
+    let x = texts(lang);
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}: {}", field_label(x, k), lang.pick(v)))
+        .collect()
 }
 
 fn field_label<'a>(x: &'static SppdTexts, k: &'a str) -> &'a str {
@@ -3079,17 +3242,6 @@ fn field_label<'a>(x: &'static SppdTexts, k: &'a str) -> &'a str {
     }
 }
 
-fn done(page: Page, oid: &str) -> Response {
-    (page.jar, Redirect::to(&format!("/sppd/{oid}"))).into_response()
-}
-
-async fn finish(state: &AppState, page: Page, oid: &str, r: Result<(), ApiError>) -> Response {
-    match r {
-        Ok(()) => done(page, oid),
-        Err(e) => detail_after(state, page, oid, Err(e)).await,
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct ActionForm {
     #[serde(default)]
@@ -3112,110 +3264,130 @@ struct ActionForm {
     decision: String,
 }
 
-macro_rules! form_or_fail {
-    ($page:expr, $form:expr) => {{
-        let Ok(Form(f)) = $form else {
-            return error_page($page.lang, ErrorKind::Malformed);
-        };
-        if let Some(r) = $page.csrf_refusal(&f.csrf) {
-            return r;
-        }
-        f
-    }};
+/// A posted page form, or the page refusing it (malformed body, wrong CSRF token).
+fn checked_form<F>(
+    page: &Page,
+    form: Result<Form<F>, FormRejection>,
+    csrf: impl Fn(&F) -> &str,
+) -> Result<F, Box<Response>> {
+    let Ok(Form(f)) = form else {
+        return Err(Box::new(error_page(page.lang, ErrorKind::Malformed)));
+    };
+    match page.csrf_refusal(csrf(&f)) {
+        Some(r) => Err(Box::new(r)),
+        None => Ok(f),
+    }
 }
+
+/// A page change: does it, then redirects to the order (PRG) or shows the order page with
+/// the errors (422/409).
+async fn act_page(state: &AppState, page: Page, oid: &str, change: Act) -> Response {
+    match act(state, &travel(state), oid, &page.id.0, change).await {
+        Ok(_) => (page.jar, Redirect::to(&format!("/sppd/{oid}"))).into_response(),
+        Err(e) => detail_after(state, page, oid, Err(e)).await,
+    }
+}
+
+/// A page change posted as a urlencoded form.
+async fn form_act(
+    state: &AppState,
+    page: Page,
+    oid: &str,
+    form: Result<Form<ActionForm>, FormRejection>,
+    change: impl FnOnce(ActionForm) -> Act,
+) -> Response {
+    match checked_form(&page, form, |f| &f.csrf) {
+        Ok(f) => act_page(state, page, oid, change(f)).await,
+        Err(r) => *r,
+    }
+}
+
+/// A page change posted as a multipart form (carrying its CSRF token as a field).
+async fn upload_act(
+    state: &AppState,
+    page: Page,
+    oid: &str,
+    req: Request,
+    change: impl FnOnce(Upload) -> Act,
+) -> Response {
+    let up = match upload(state, oid, &page.id.0, req).await {
+        Ok(up) => up,
+        Err(e) => return detail_after(state, page, oid, Err(e)).await,
+    };
+    if let Some(r) = page.csrf_refusal(&up.field("csrf")) {
+        return r;
+    }
+    act_page(state, page, oid, change(up)).await
+}
+
+type OrderPath = axum::extract::Path<String>;
+type StopPath = axum::extract::Path<(String, u32)>;
 
 async fn page_submit(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path(oid): axum::extract::Path<String>,
+    axum::extract::Path(oid): OrderPath,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let _f = form_or_fail!(page, form);
-    let r = async {
-        let wf = state.workflows.clone().ok_or_else(unavailable)?;
-        travel(&state).submit(&oid, &page.id.0, wf.as_ref()).await?;
-        Ok(())
-    }
-    .await;
-    finish(&state, page, &oid, r).await
+    form_act(&state, page, &oid, form, |_| Act::Submit).await
 }
 
 async fn page_withdraw(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path(oid): axum::extract::Path<String>,
+    axum::extract::Path(oid): OrderPath,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let f = form_or_fail!(page, form);
-    let r = async {
-        let wf = state.workflows.clone().ok_or_else(unavailable)?;
-        travel(&state)
-            .withdraw(&oid, &page.id.0, &f.note, wf.as_ref())
-            .await?;
-        Ok(())
-    }
-    .await;
-    finish(&state, page, &oid, r).await
+    form_act(&state, page, &oid, form, |f| Act::Withdraw { note: f.note }).await
 }
 
 async fn page_stop(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path(oid): axum::extract::Path<String>,
+    axum::extract::Path(oid): OrderPath,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let f = form_or_fail!(page, form);
-    let b = (!f.berangkat.trim().is_empty()).then_some(f.berangkat.as_str());
-    let r = travel(&state)
-        .add_stop(&oid, &page.id.0, &f.tempat, &f.tiba, b)
-        .await
-        .map(|_| ())
-        .map_err(ApiError::from);
-    finish(&state, page, &oid, r).await
+    form_act(&state, page, &oid, form, |f| Act::AddStop {
+        berangkat: (!f.berangkat.trim().is_empty()).then_some(f.berangkat),
+        tempat: f.tempat,
+        tiba: f.tiba,
+    })
+    .await
 }
 
 async fn page_link(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path((oid, no)): axum::extract::Path<(String, u32)>,
+    axum::extract::Path((oid, no)): StopPath,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let f = form_or_fail!(page, form);
-    let tr = travel(&state);
-    let r = send_link(&state, &tr, &oid, &page.id.0, no, &f.email)
-        .await
-        .map(|_| ());
-    finish(&state, page, &oid, r).await
+    form_act(&state, page, &oid, form, |f| Act::Link {
+        no,
+        email: f.email,
+    })
+    .await
 }
 
 async fn page_report(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path(oid): axum::extract::Path<String>,
+    axum::extract::Path(oid): OrderPath,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let f = form_or_fail!(page, form);
-    let r = travel(&state)
-        .set_report(&oid, &page.id.0, &f.hasil, &f.kesimpulan)
-        .await
-        .map(|_| ())
-        .map_err(ApiError::from);
-    finish(&state, page, &oid, r).await
+    form_act(&state, page, &oid, form, |f| Act::Report {
+        hasil: f.hasil,
+        kesimpulan: f.kesimpulan,
+    })
+    .await
 }
 
 async fn page_submit_report(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path(oid): axum::extract::Path<String>,
+    axum::extract::Path(oid): OrderPath,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let _f = form_or_fail!(page, form);
-    let r = travel(&state)
-        .submit_report(&oid, &page.id.0)
-        .await
-        .map(|_| ())
-        .map_err(ApiError::from);
-    finish(&state, page, &oid, r).await
+    form_act(&state, page, &oid, form, |_| Act::SubmitReport).await
 }
 
 async fn page_remove_cost(
@@ -3224,132 +3396,47 @@ async fn page_remove_cost(
     axum::extract::Path((oid, cost)): axum::extract::Path<(String, String)>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let _f = form_or_fail!(page, form);
-    let r = travel(&state)
-        .remove_cost(&oid, &page.id.0, &cost)
-        .await
-        .map(|_| ())
-        .map_err(ApiError::from);
-    finish(&state, page, &oid, r).await
+    form_act(&state, page, &oid, form, |_| Act::RemoveCost { cost }).await
 }
 
 async fn page_verify(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path(oid): axum::extract::Path<String>,
+    axum::extract::Path(oid): OrderPath,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let f = form_or_fail!(page, form);
-    let tr = travel(&state);
-    let r = do_verify(&state, &tr, &oid, &page.id.0, &f.decision, &f.note)
-        .await
-        .map(|_| ());
-    finish(&state, page, &oid, r).await
-}
-
-/// Multipart page forms carry their CSRF token as a field.
-async fn page_upload(
-    state: &AppState,
-    page: &Page,
-    oid: &str,
-    req: Request,
-) -> Result<Upload, Response> {
-    let tr = travel(state);
-    if let Err(e) = viewable(&tr, oid, &page.id.0).await {
-        return Err(page_fail(page.lang, e));
-    }
-    let up = match read_multipart(req, state).await {
-        Ok(u) => u,
-        Err(e) if !e.fields.is_empty() => {
-            return Err(Response::from(ErrUpload(e)));
-        }
-        Err(e) => return Err(page_fail(page.lang, e)),
-    };
-    if let Some(r) = page.csrf_refusal(&up.field("csrf")) {
-        return Err(r);
-    }
-    Ok(up)
-}
-
-/// A field error met while reading an upload, shown on the detail page by the caller.
-struct ErrUpload(ApiError);
-
-impl From<ErrUpload> for Response {
-    fn from(e: ErrUpload) -> Response {
-        let mut r = StatusCode::UNPROCESSABLE_ENTITY.into_response();
-        r.extensions_mut().insert(e.0);
-        r
-    }
-}
-
-async fn upload_then(
-    state: &AppState,
-    page: Page,
-    oid: &str,
-    got: Result<Upload, Response>,
-) -> Result<(Page, Upload), Response> {
-    match got {
-        Ok(u) => Ok((page, u)),
-        Err(r) => match r.extensions().get::<ApiError>().cloned() {
-            Some(e) => Err(detail_after(state, page, oid, Err(e)).await),
-            None => Err(r),
-        },
-    }
+    form_act(&state, page, &oid, form, |f| Act::Verify {
+        decision: f.decision,
+        note: f.note,
+    })
+    .await
 }
 
 async fn page_scan(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path((oid, no)): axum::extract::Path<(String, u32)>,
+    axum::extract::Path((oid, no)): StopPath,
     req: Request,
 ) -> Response {
-    let got = page_upload(&state, &page, &oid, req).await;
-    let (page, up) = match upload_then(&state, page, &oid, got).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let tr = travel(&state);
-    let r = do_scan(&state, &tr, &oid, &page.id.0, no, up)
-        .await
-        .map(|_| ());
-    finish(&state, page, &oid, r).await
+    upload_act(&state, page, &oid, req, |up| Act::Scan { no, up }).await
 }
 
 async fn page_photo(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path(oid): axum::extract::Path<String>,
+    axum::extract::Path(oid): OrderPath,
     req: Request,
 ) -> Response {
-    let got = page_upload(&state, &page, &oid, req).await;
-    let (page, up) = match upload_then(&state, page, &oid, got).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let r = async {
-        let f = up.file.ok_or_else(file_required)?;
-        let a = store(&state, &oid, &page.id.0, f).await?;
-        travel(&state).add_photo(&oid, &page.id.0, a).await?;
-        Ok(())
-    }
-    .await;
-    finish(&state, page, &oid, r).await
+    upload_act(&state, page, &oid, req, Act::Photo).await
 }
 
 async fn page_cost(
     State(state): State<AppState>,
     page: Page,
-    axum::extract::Path(oid): axum::extract::Path<String>,
+    axum::extract::Path(oid): OrderPath,
     req: Request,
 ) -> Response {
-    let got = page_upload(&state, &page, &oid, req).await;
-    let (page, up) = match upload_then(&state, page, &oid, got).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let tr = travel(&state);
-    let r = do_cost(&state, &tr, &oid, &page.id.0, up).await.map(|_| ());
-    finish(&state, page, &oid, r).await
+    upload_act(&state, page, &oid, req, Act::Cost).await
 }
 
 // ---------- the public endorsement page ----------
@@ -3554,11 +3641,7 @@ async fn endorse_submit(
         }
         Err(ServiceError::Invalid(fields)) => {
             let mut v = endorse_view(&state, lang, &token, Some((&o, &s)), None, true);
-            v.errors = fields
-                .into_map()
-                .iter()
-                .map(|(k, m)| format!("{}: {}", field_label(x, k), lang.pick(m)))
-                .collect();
+            v.errors = error_lines(lang, &fields.into_map());
             v.nama = f.nama;
             v.nip = f.nip;
             v.jabatan = f.jabatan;

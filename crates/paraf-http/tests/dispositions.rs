@@ -8,36 +8,22 @@ mod support;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use paraf_core::approvals::Approvals;
 use paraf_core::dispositions::Dispositions;
-use paraf_core::{
-    ExecutionStatus, FixedClock, Mail, Mailer, MailerError, NewEmployee, NewUnit, Workflows,
-};
-use paraf_http::{router, AppState, HttpConfig, JwtKeys};
+use paraf_core::{ExecutionStatus, FixedClock, NewEmployee, NewUnit, Workflows};
+use paraf_http::AppState;
 use paraf_local::table::SqliteTable;
 use paraf_local::workflows::{handler_fn, Handlers, LocalWorkflows, TaskContext, TaskError};
 use paraf_tasks::notify::{Invocation, Notifier};
 use serde_json::{json, Value};
-use support::{get, hidden, json_req, MemBlobs, NoSigner, Resp};
-use tower::ServiceExt;
+use support::{
+    get, hidden, json_req, page_get, send, session, token, workflow_state, Outbox, Resp,
+};
 
 const PASSWORD: &str = "rahasia-sekali";
 const DEADLINE: &str = "2026-12-05";
-
-#[derive(Default)]
-struct Outbox(Mutex<Vec<Mail>>);
-
-#[async_trait]
-impl Mailer for Outbox {
-    async fn send(&self, mail: Mail) -> Result<String, MailerError> {
-        let mut v = self.0.lock().unwrap();
-        v.push(mail);
-        Ok(format!("m{}", v.len()))
-    }
-}
 
 struct T {
     state: AppState,
@@ -105,16 +91,7 @@ impl T {
         for (name, text) in paraf_tasks::definitions::definitions() {
             wf.register(name, text, &subs).unwrap();
         }
-        let state = AppState::new(
-            table,
-            Arc::new(MemBlobs::default()),
-            outbox.clone(),
-            Arc::new(NoSigner),
-            clock.clone(),
-            JwtKeys::generate(),
-            HttpConfig::local("http://paraf.test"),
-        )
-        .with_workflows(Arc::new(wf.clone()));
+        let state = workflow_state(table, clock.clone(), outbox.clone(), &wf);
         let org = &state.org;
         let auth = &state.auth;
         let unit = |code: &str, parent: Option<String>| NewUnit {
@@ -174,32 +151,14 @@ impl T {
     }
 
     async fn send(&self, req: Request<Body>) -> Resp {
-        use http_body_util::BodyExt;
-        let res = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Resp {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        send(&self.state, req).await
     }
 
     async fn token(&self, local: &str) -> String {
         if let Some(t) = self.tokens.lock().unwrap().get(local) {
             return t.clone();
         }
-        let r = self
-            .send(json_req(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                &json!({"login": format!("{local}@kpu.test"), "password": PASSWORD}),
-            ))
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        let t = r.json()["token"].as_str().unwrap().to_string();
+        let t = token(&self.state, &format!("{local}@kpu.test"), PASSWORD).await;
         self.tokens.lock().unwrap().insert(local.into(), t.clone());
         t
     }
@@ -285,29 +244,11 @@ impl T {
     }
 
     async fn session(&self, local: &str) -> String {
-        let form = self.send(get("/login", None)).await;
-        let csrf = hidden(&form.body, "csrf").unwrap();
-        let post = Request::builder()
-            .method("POST")
-            .uri("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::COOKIE, format!("paraf_login_csrf={csrf}"))
-            .body(Body::from(format!(
-                "login={local}%40kpu.test&password={PASSWORD}&csrf={csrf}&next=%2F"
-            )))
-            .unwrap();
-        let r = self.send(post).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-        r.cookies()["paraf_session"].clone()
+        session(&self.state, &format!("{local}@kpu.test"), PASSWORD).await
     }
 
     async fn page(&self, session: &str, path: &str) -> Resp {
-        let req = Request::builder()
-            .uri(path)
-            .header(header::COOKIE, format!("paraf_session={session}"))
-            .body(Body::empty())
-            .unwrap();
-        self.send(req).await
+        self.send(page_get(session, path)).await
     }
 }
 

@@ -4,33 +4,21 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
-use paraf_core::approvals::{Approvals, NewTask, TaskKind};
-use paraf_core::{FixedClock, Mail, Mailer, MailerError, NewEmployee, NewUnit};
-use paraf_http::{router, AppState, HttpConfig, JwtKeys};
+use axum::http::{Request, StatusCode};
+use paraf_core::{FixedClock, NewEmployee, NewUnit};
+use paraf_http::AppState;
 use paraf_local::table::SqliteTable;
-use paraf_local::workflows::{handler_fn, Handlers, LocalWorkflows, TaskContext, TaskError};
+use paraf_local::workflows::LocalWorkflows;
 use serde_json::{json, Value};
-use support::{get, hidden, json_req, MemBlobs, NoSigner, Resp};
-use tower::ServiceExt;
+use support::{
+    approval_workflows, form_post, get, hidden, json_req, page_get, send, session, token,
+    workflow_state, Outbox, Resp,
+};
 
 const PASSWORD: &str = "rahasia-sekali";
-
-#[derive(Default)]
-struct Outbox(Mutex<Vec<Mail>>);
-
-#[async_trait]
-impl Mailer for Outbox {
-    async fn send(&self, mail: Mail) -> Result<String, MailerError> {
-        let mut v = self.0.lock().unwrap();
-        v.push(mail);
-        Ok(format!("m{}", v.len()))
-    }
-}
 
 struct T {
     state: AppState,
@@ -47,10 +35,6 @@ struct T {
     _dir: tempfile::TempDir,
 }
 
-fn task_error(e: impl std::fmt::Display) -> TaskError {
-    TaskError::new("Paraf.NotifyFailed", e.to_string())
-}
-
 impl T {
     /// staf → kasubag → kepala (signs); lain, plh and an admin on the side.
     async fn new() -> T {
@@ -61,97 +45,8 @@ impl T {
         let table: Arc<SqliteTable> =
             Arc::new(SqliteTable::open(&dir.path().join("paraf.db")).unwrap());
         let outbox = Arc::new(Outbox::default());
-        let approvals = Approvals::new(table.clone(), clock.clone());
-        // The same glue `paraf serve` registers (paraf_tasks::notify), over the domain.
-        let mut handlers = Handlers::new();
-        let (a, m) = (approvals.clone(), outbox.clone());
-        handlers.insert(
-            "notify".into(),
-            handler_fn(move |p: Value, ctx: TaskContext| {
-                let (a, m) = (a.clone(), m.clone());
-                async move {
-                    let kind = TaskKind::parse(p["kind"].as_str().unwrap_or("")).unwrap();
-                    let resubmit = kind == TaskKind::Resubmit;
-                    let (t, _) = a
-                        .create(NewTask {
-                            idempotency_key: ctx.idempotency_key,
-                            task_token: p["taskToken"].as_str().unwrap().into(),
-                            kind,
-                            execution_id: p["executionId"].as_str().unwrap().into(),
-                            step: p["step"].as_u64().unwrap() as u32,
-                            action: if resubmit {
-                                "resubmit"
-                            } else {
-                                p["action"].as_str().unwrap()
-                            }
-                            .into(),
-                            assignee_id: p["assignee"].as_str().unwrap().into(),
-                            requester_id: if resubmit {
-                                p["assignee"].as_str().unwrap()
-                            } else {
-                                p["requester"].as_str().unwrap()
-                            }
-                            .into(),
-                            request: p["request"].clone(),
-                        })
-                        .await
-                        .map_err(task_error)?;
-                    a.mail_once(t, m.as_ref(), "http://paraf.test")
-                        .await
-                        .map_err(task_error)?;
-                    Ok(json!({}))
-                }
-            }),
-        );
-        let a = approvals.clone();
-        handlers.insert(
-            "escalate".into(),
-            handler_fn(move |p: Value, _ctx: TaskContext| {
-                let a = a.clone();
-                async move {
-                    a.overdue(
-                        p["executionId"].as_str().unwrap(),
-                        p["step"]["step"].as_u64().unwrap() as u32,
-                        TaskKind::ApprovalStep,
-                        p["reason"].as_str().unwrap_or(""),
-                    )
-                    .await
-                    .map_err(task_error)?;
-                    Ok(json!({}))
-                }
-            }),
-        );
-        handlers.insert(
-            "sign".into(),
-            handler_fn(
-                |_p: Value, _ctx: TaskContext| async move { Ok(json!({"document_id": "d"})) },
-            ),
-        );
-        let wf = LocalWorkflows::new(table.clone(), handlers, clock.clone());
-        let text = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../workflows/approval.asl.json"),
-        )
-        .unwrap();
-        let subs = [
-            ("NotifyFunctionArn", "notify"),
-            ("EscalateFunctionArn", "escalate"),
-            ("SignFunctionArn", "sign"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        wf.register("approval", &text, &subs).unwrap();
-        let state = AppState::new(
-            table,
-            Arc::new(MemBlobs::default()),
-            outbox.clone(),
-            Arc::new(NoSigner),
-            clock.clone(),
-            JwtKeys::generate(),
-            HttpConfig::local("http://paraf.test"),
-        )
-        .with_workflows(Arc::new(wf.clone()));
+        let wf = approval_workflows(table.clone(), clock.clone(), outbox.clone());
+        let state = workflow_state(table, clock.clone(), outbox.clone(), &wf);
         let org = &state.org;
         let unit = org
             .create_unit(NewUnit {
@@ -206,67 +101,24 @@ impl T {
     }
 
     async fn send(&self, req: Request<Body>) -> Resp {
-        use http_body_util::BodyExt;
-        let res = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Resp {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        send(&self.state, req).await
     }
 
     async fn token(&self, login: &str) -> String {
-        let r = self
-            .send(json_req(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                &json!({"login": login, "password": PASSWORD}),
-            ))
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        r.json()["token"].as_str().unwrap().to_string()
+        token(&self.state, login, PASSWORD).await
     }
 
     /// A web session (cookie) through the login form.
     async fn session(&self, login: &str) -> String {
-        let form = self.send(get("/login", None)).await;
-        let csrf = hidden(&form.body, "csrf").unwrap();
-        let post = Request::builder()
-            .method("POST")
-            .uri("/login")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::COOKIE, format!("paraf_login_csrf={csrf}"))
-            .body(Body::from(format!(
-                "login={}&password={PASSWORD}&csrf={csrf}&next=%2F",
-                login.replace('@', "%40")
-            )))
-            .unwrap();
-        let r = self.send(post).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-        r.cookies()["paraf_session"].clone()
+        session(&self.state, login, PASSWORD).await
     }
 
     async fn page(&self, session: &str, path: &str) -> Resp {
-        let req = Request::builder()
-            .uri(path)
-            .header(header::COOKIE, format!("paraf_session={session}"))
-            .body(Body::empty())
-            .unwrap();
-        self.send(req).await
+        self.send(page_get(session, path)).await
     }
 
     fn post_form(session: &str, path: &str, body: String) -> Request<Body> {
-        Request::builder()
-            .method("POST")
-            .uri(path)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::COOKIE, format!("paraf_session={session}"))
-            .body(Body::from(body))
-            .unwrap()
+        form_post(session, path, body)
     }
 
     /// Posts the decision form of `task` as the session's user.

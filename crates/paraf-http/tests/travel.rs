@@ -4,42 +4,26 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use paraf_core::approvals::{Approvals, NewTask, TaskKind};
 use paraf_core::travel::Travel;
-use paraf_core::{FixedClock, Mail, Mailer, MailerError};
-use paraf_http::{router, AppState, HttpConfig, JwtKeys};
+use paraf_core::FixedClock;
+use paraf_http::{router, AppState};
 use paraf_local::table::SqliteTable;
-use paraf_local::workflows::{handler_fn, Handlers, LocalWorkflows, TaskContext, TaskError};
+use paraf_local::workflows::LocalWorkflows;
 use serde_json::{json, Value};
-use support::{get, json_req, MemBlobs, NoSigner, Resp};
+use support::{
+    approval_workflows, form_post, get, hidden, json_req, page_get, workflow_state, Outbox, Resp,
+};
 use tower::ServiceExt;
-
-#[derive(Default)]
-struct Outbox(Mutex<Vec<Mail>>);
-
-#[async_trait]
-impl Mailer for Outbox {
-    async fn send(&self, mail: Mail) -> Result<String, MailerError> {
-        let mut v = self.0.lock().unwrap();
-        v.push(mail);
-        Ok(format!("m{}", v.len()))
-    }
-}
 
 struct T {
     state: AppState,
     outbox: Arc<Outbox>,
     wf: LocalWorkflows,
     _dir: tempfile::TempDir,
-}
-
-fn task_error(e: impl std::fmt::Display) -> TaskError {
-    TaskError::new("Paraf.NotifyFailed", e.to_string())
 }
 
 fn login(local: &str) -> String {
@@ -56,78 +40,8 @@ impl T {
         let table: Arc<SqliteTable> =
             Arc::new(SqliteTable::open(&dir.path().join("paraf.db")).unwrap());
         let outbox = Arc::new(Outbox::default());
-        let approvals = Approvals::new(table.clone(), clock.clone());
-        let mut handlers = Handlers::new();
-        let a = approvals.clone();
-        handlers.insert(
-            "notify".into(),
-            handler_fn(move |p: Value, ctx: TaskContext| {
-                let a = a.clone();
-                async move {
-                    let kind = TaskKind::parse(p["kind"].as_str().unwrap_or("")).unwrap();
-                    let resubmit = kind == TaskKind::Resubmit;
-                    a.create(NewTask {
-                        idempotency_key: ctx.idempotency_key,
-                        task_token: p["taskToken"].as_str().unwrap().into(),
-                        kind,
-                        execution_id: p["executionId"].as_str().unwrap().into(),
-                        step: p["step"].as_u64().unwrap() as u32,
-                        action: if resubmit {
-                            "resubmit"
-                        } else {
-                            p["action"].as_str().unwrap()
-                        }
-                        .into(),
-                        assignee_id: p["assignee"].as_str().unwrap().into(),
-                        requester_id: if resubmit {
-                            p["assignee"].as_str().unwrap()
-                        } else {
-                            p["requester"].as_str().unwrap()
-                        }
-                        .into(),
-                        request: p["request"].clone(),
-                    })
-                    .await
-                    .map_err(task_error)?;
-                    Ok(json!({}))
-                }
-            }),
-        );
-        handlers.insert(
-            "escalate".into(),
-            handler_fn(|_p: Value, _ctx: TaskContext| async move { Ok(json!({})) }),
-        );
-        handlers.insert(
-            "sign".into(),
-            handler_fn(
-                |_p: Value, _ctx: TaskContext| async move { Ok(json!({"document_id": "d"})) },
-            ),
-        );
-        let wf = LocalWorkflows::new(table.clone(), handlers, clock.clone());
-        let text = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../workflows/approval.asl.json"),
-        )
-        .unwrap();
-        let subs = [
-            ("NotifyFunctionArn", "notify"),
-            ("EscalateFunctionArn", "escalate"),
-            ("SignFunctionArn", "sign"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        wf.register("approval", &text, &subs).unwrap();
-        let state = AppState::new(
-            table.clone(),
-            Arc::new(MemBlobs::default()),
-            outbox.clone(),
-            Arc::new(NoSigner),
-            clock.clone(),
-            JwtKeys::generate(),
-            HttpConfig::local("http://paraf.test"),
-        )
-        .with_workflows(Arc::new(wf.clone()));
+        let wf = approval_workflows(table.clone(), clock.clone(), outbox.clone());
+        let state = workflow_state(table, clock, outbox.clone(), &wf);
         paraf_core::demo::load(&state.auth).await.unwrap();
         T {
             state,
@@ -138,29 +52,40 @@ impl T {
     }
 
     async fn send(&self, req: Request<Body>) -> Resp {
-        use http_body_util::BodyExt;
-        let res = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Resp {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        support::send(&self.state, req).await
     }
 
     async fn token(&self, local: &str) -> String {
-        let r = self
-            .send(json_req(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                &json!({"login": login(local), "password": paraf_core::demo::DEMO_PASSWORD}),
-            ))
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        r.json()["token"].as_str().unwrap().to_string()
+        support::token(&self.state, &login(local), paraf_core::demo::DEMO_PASSWORD).await
+    }
+
+    /// A web session of the demo user `local`.
+    async fn session(&self, local: &str) -> String {
+        support::session(&self.state, &login(local), paraf_core::demo::DEMO_PASSWORD).await
+    }
+
+    async fn page(&self, session: &str, path: &str) -> Resp {
+        self.send(page_get(session, path)).await
+    }
+
+    /// Posts `fields` (already urlencoded) with the CSRF token of the page at `from`.
+    async fn post_page(&self, session: &str, from: &str, to: &str, fields: &str) -> Resp {
+        let page = self.page(session, from).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let csrf = hidden(&page.body, "csrf").expect("csrf field");
+        self.send(form_post(session, to, format!("csrf={csrf}&{fields}")))
+            .await
+    }
+
+    /// Submits order `id` through the API.
+    async fn submit(&self, tok: &str, id: &str) -> Resp {
+        self.send(json_req(
+            "POST",
+            &format!("/api/v1/sppd/{id}/submit"),
+            Some(tok),
+            &json!({}),
+        ))
+        .await
     }
 
     /// A complete draft by `staf` for staf, 7–9 December 2026 to Jakarta.
@@ -226,14 +151,7 @@ async fn another_units_staff_gets_403_and_cannot_decide_the_approval() {
     let t = T::new().await;
     let tok = t.token("staf").await;
     let id = t.draft(&tok).await;
-    let r = t
-        .send(json_req(
-            "POST",
-            &format!("/api/v1/sppd/{id}/submit"),
-            Some(&tok),
-            &json!({}),
-        ))
-        .await;
+    let r = t.submit(&tok, &id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.json()["status"], "submitted");
     t.wf.run_until_idle().await.unwrap();
@@ -284,14 +202,7 @@ async fn a_traveller_cannot_edit_once_submitted() {
     let t = T::new().await;
     let tok = t.token("staf").await;
     let id = t.draft(&tok).await;
-    let r = t
-        .send(json_req(
-            "POST",
-            &format!("/api/v1/sppd/{id}/submit"),
-            Some(&tok),
-            &json!({}),
-        ))
-        .await;
+    let r = t.submit(&tok, &id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = t
         .send(json_req(
@@ -318,14 +229,7 @@ async fn submitting_a_return_before_departure_is_422_naming_tanggal_kembali() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.json()["id"].as_str().unwrap().to_string();
-    let r = t
-        .send(json_req(
-            "POST",
-            &format!("/api/v1/sppd/{id}/submit"),
-            Some(&tok),
-            &json!({}),
-        ))
-        .await;
+    let r = t.submit(&tok, &id).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(
         r.json()["error"]["fields"]["tanggal_kembali"].is_string(),
@@ -367,14 +271,7 @@ async fn the_export_csv_has_the_row_and_the_xlsx_is_a_zip() {
     let t = T::new().await;
     let tok = t.token("staf").await;
     let id = t.draft(&tok).await;
-    let r = t
-        .send(json_req(
-            "POST",
-            &format!("/api/v1/sppd/{id}/submit"),
-            Some(&tok),
-            &json!({}),
-        ))
-        .await;
+    let r = t.submit(&tok, &id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let ppk = t.token("ppk").await;
     let r = t
@@ -430,14 +327,7 @@ async fn the_public_endorsement_page_works_once_and_refuses_a_second_post() {
     let t = T::new().await;
     let tok = t.token("staf").await;
     let id = t.draft(&tok).await;
-    let r = t
-        .send(json_req(
-            "POST",
-            &format!("/api/v1/sppd/{id}/submit"),
-            Some(&tok),
-            &json!({}),
-        ))
-        .await;
+    let r = t.submit(&tok, &id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // The chain and the sign task are the approval tests' business: approve directly.
     Travel::new(t.state.table.clone(), t.state.clock.clone())
@@ -538,4 +428,133 @@ async fn an_upload_that_is_not_an_image_or_pdf_is_422_naming_file() {
     let other = t.token("budi.santoso").await;
     let r = t.send(get(&url, Some(&other))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+/// The request form's fields for a trip by staf, 7–9 December 2026, with `pengikut`.
+fn request_form(pengikut: &str) -> String {
+    let enc = |v: &str| {
+        v.bytes()
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' => (b as char).to_string(),
+                b' ' => "+".to_string(),
+                b => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    [
+        ("action", "save"),
+        ("pelaksana", login("staf").as_str()),
+        ("maksud", "Rapat koordinasi logistik pemilu"),
+        ("alat_angkut", "kereta api"),
+        ("tempat_tujuan.provinsi", "DKI Jakarta"),
+        ("tempat_tujuan.kota", "Jakarta Pusat"),
+        ("tanggal_berangkat", "2026-12-07"),
+        ("tanggal_kembali", "2026-12-09"),
+        ("anggaran.instansi", "KPU Provinsi Jawa Barat"),
+        ("anggaran.akun", "524111"),
+        ("pengikut", pengikut),
+    ]
+    .iter()
+    .map(|(k, v)| format!("{k}={}", enc(v)))
+    .collect::<Vec<_>>()
+    .join("&")
+}
+
+#[tokio::test]
+async fn the_request_form_takes_followers_a_line_each_and_names_the_line_in_error() {
+    let t = T::new().await;
+    let s = t.session("staf").await;
+    let form = t.page(&s, "/sppd/baru").await;
+    assert!(
+        form.body
+            .contains("<textarea id=\"field-pengikut\" name=\"pengikut\""),
+        "{}",
+        form.body
+    );
+    // The second line has no name: the error names that follower.
+    let r = t
+        .post_page(
+            &s,
+            "/sppd/baru",
+            "/sppd/baru",
+            &request_form("Andi Wijaya; sopir\n; tanpa nama"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("id=\"error-pengikut\""), "{}", r.body);
+    assert!(r.body.contains("pengikut ke-2 (Nama)"), "{}", r.body);
+    assert!(r.body.contains("href=\"#field-pengikut\""), "{}", r.body);
+    assert!(r.body.contains("Andi Wijaya; sopir"), "{}", r.body);
+    // Saved: the API shows the list, the edit form shows it back a line each.
+    let r = t
+        .post_page(
+            &s,
+            "/sppd/baru",
+            "/sppd/baru",
+            &request_form("Andi Wijaya; sopir\n\nBudi Hartono\n"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let at = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    let id = at.strip_prefix("/sppd/").unwrap();
+    let tok = t.token("staf").await;
+    let v = t.send(get(&format!("/api/v1/sppd/{id}"), Some(&tok))).await;
+    assert_eq!(
+        v.json()["pengikut"],
+        json!([{"nama": "Andi Wijaya", "keterangan": "sopir"}, {"nama": "Budi Hartono", "keterangan": ""}])
+    );
+    let edit = t.page(&s, &format!("/sppd/{id}/ubah")).await;
+    assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
+    assert!(
+        edit.body
+            .contains(">Andi Wijaya; sopir\nBudi Hartono</textarea>"),
+        "{}",
+        edit.body
+    );
+}
+
+#[tokio::test]
+async fn the_order_page_names_chain_actions_in_its_language_and_the_estimate_fits_two_columns() {
+    let t = T::new().await;
+    let tok = t.token("staf").await;
+    let id = t.draft(&tok).await;
+    let s = t.session("staf").await;
+    // Submitted through the page form (the same change as the API's submit).
+    let r = t
+        .post_page(
+            &s,
+            &format!("/sppd/{id}"),
+            &format!("/sppd/{id}/ajukan"),
+            "",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    t.wf.run_until_idle().await.unwrap();
+    let r = t.page(&s, &format!("/sppd/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains(", paraf): sedang diproses"), "{}", r.body);
+    assert!(r.body.contains(", tanda tangan): menunggu"), "{}", r.body);
+    assert!(!r.body.contains(", sign)"), "{}", r.body);
+    // Two columns: the item (with volume × rate under it) and the amount.
+    assert!(
+        r.body.contains("scope=\"colgroup\" colspan=\"2\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(" × Rp "), "{}", r.body);
+    assert!(!r.body.contains(">Tarif<"), "{}", r.body);
+    let r = t.page(&s, &format!("/sppd/{id}?lang=en")).await;
+    assert!(r.body.contains(", initials): in progress"), "{}", r.body);
+    assert!(r.body.contains(", signature): waiting"), "{}", r.body);
+    // A page form with a stale CSRF token changes nothing.
+    let r = t
+        .send(form_post(
+            &s,
+            &format!("/sppd/{id}/tarik"),
+            "csrf=salah&note=x".into(),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = t.send(get(&format!("/api/v1/sppd/{id}"), Some(&tok))).await;
+    assert_eq!(r.json()["status"], "submitted");
 }

@@ -1,5 +1,7 @@
 //! The app under test: the real SQLite `Table` in a temp dir, and small in-memory
-//! Blobs / Mailer / Signer (no HTTP route uses them yet beyond file links).
+//! Blobs / Mailer / Signer (no HTTP route uses them yet beyond file links); for the
+//! workflow tests, an outbox that keeps every mail and the approval glue on the local
+//! ASL interpreter.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -11,13 +13,15 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
+use paraf_core::approvals::{Approvals, NewTask, TaskKind};
 use paraf_core::{
     BlobInfo, BlobPage, Blobs, BlobsError, FixedClock, KeyInfo, Mail, Mailer, MailerError,
     NewEmployee, NewUnit, PutBlob, Signer, SignerError, SubjectName,
 };
 use paraf_http::{router, AppState, HttpConfig, JwtKeys};
 use paraf_local::table::SqliteTable;
-use serde_json::Value;
+use paraf_local::workflows::{handler_fn, Handlers, LocalWorkflows, TaskContext, TaskError};
+use serde_json::{json, Value};
 use tower::ServiceExt;
 
 #[derive(Default)]
@@ -75,6 +79,198 @@ impl Mailer for NoMail {
     async fn send(&self, _mail: Mail) -> Result<String, MailerError> {
         Err(MailerError::Unavailable("not in tests".into()))
     }
+}
+
+/// Keeps every mail sent.
+#[derive(Default)]
+pub struct Outbox(pub Mutex<Vec<Mail>>);
+
+#[async_trait]
+impl Mailer for Outbox {
+    async fn send(&self, mail: Mail) -> Result<String, MailerError> {
+        let mut v = self.0.lock().unwrap();
+        v.push(mail);
+        Ok(format!("m{}", v.len()))
+    }
+}
+
+fn task_error(e: impl std::fmt::Display) -> TaskError {
+    TaskError::new("Paraf.NotifyFailed", e.to_string())
+}
+
+/// `workflows/approval.asl.json` on the local interpreter with the glue `paraf serve`
+/// registers, over the domain: notify creates the task and mails its link, escalate marks
+/// the step overdue, sign answers a fixed document.
+pub fn approval_workflows(
+    table: Arc<SqliteTable>,
+    clock: Arc<FixedClock>,
+    outbox: Arc<Outbox>,
+) -> LocalWorkflows {
+    let approvals = Approvals::new(table.clone(), clock.clone());
+    let mut handlers = Handlers::new();
+    let (a, m) = (approvals.clone(), outbox);
+    handlers.insert(
+        "notify".into(),
+        handler_fn(move |p: Value, ctx: TaskContext| {
+            let (a, m) = (a.clone(), m.clone());
+            async move {
+                let kind = TaskKind::parse(p["kind"].as_str().unwrap_or("")).unwrap();
+                let resubmit = kind == TaskKind::Resubmit;
+                let (t, _) = a
+                    .create(NewTask {
+                        idempotency_key: ctx.idempotency_key,
+                        task_token: p["taskToken"].as_str().unwrap().into(),
+                        kind,
+                        execution_id: p["executionId"].as_str().unwrap().into(),
+                        step: p["step"].as_u64().unwrap() as u32,
+                        action: if resubmit {
+                            "resubmit"
+                        } else {
+                            p["action"].as_str().unwrap()
+                        }
+                        .into(),
+                        assignee_id: p["assignee"].as_str().unwrap().into(),
+                        requester_id: if resubmit {
+                            p["assignee"].as_str().unwrap()
+                        } else {
+                            p["requester"].as_str().unwrap()
+                        }
+                        .into(),
+                        request: p["request"].clone(),
+                    })
+                    .await
+                    .map_err(task_error)?;
+                a.mail_once(t, m.as_ref(), "http://paraf.test")
+                    .await
+                    .map_err(task_error)?;
+                Ok(json!({}))
+            }
+        }),
+    );
+    let a = approvals;
+    handlers.insert(
+        "escalate".into(),
+        handler_fn(move |p: Value, _ctx: TaskContext| {
+            let a = a.clone();
+            async move {
+                a.overdue(
+                    p["executionId"].as_str().unwrap(),
+                    p["step"]["step"].as_u64().unwrap() as u32,
+                    TaskKind::ApprovalStep,
+                    p["reason"].as_str().unwrap_or(""),
+                )
+                .await
+                .map_err(task_error)?;
+                Ok(json!({}))
+            }
+        }),
+    );
+    handlers.insert(
+        "sign".into(),
+        handler_fn(|_p: Value, _ctx: TaskContext| async move { Ok(json!({"document_id": "d"})) }),
+    );
+    let wf = LocalWorkflows::new(table, handlers, clock);
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../workflows/approval.asl.json"),
+    )
+    .unwrap();
+    let subs = [
+        ("NotifyFunctionArn", "notify"),
+        ("EscalateFunctionArn", "escalate"),
+        ("SignFunctionArn", "sign"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    wf.register("approval", &text, &subs).unwrap();
+    wf
+}
+
+/// The app state over `table` with the outbox as mailer and `wf` as workflow engine.
+pub fn workflow_state(
+    table: Arc<SqliteTable>,
+    clock: Arc<FixedClock>,
+    outbox: Arc<Outbox>,
+    wf: &LocalWorkflows,
+) -> AppState {
+    AppState::new(
+        table,
+        Arc::new(MemBlobs::default()),
+        outbox,
+        Arc::new(NoSigner),
+        clock,
+        JwtKeys::generate(),
+        HttpConfig::local("http://paraf.test"),
+    )
+    .with_workflows(Arc::new(wf.clone()))
+}
+
+/// One request through the router.
+pub async fn send(state: &AppState, req: Request<Body>) -> Resp {
+    let res = router(state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    Resp {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// A bearer token through the API's login.
+pub async fn token(state: &AppState, login: &str, password: &str) -> String {
+    let r = send(
+        state,
+        json_req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            &json!({"login": login, "password": password}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()["token"].as_str().unwrap().to_string()
+}
+
+/// A web session cookie through the login form.
+pub async fn session(state: &AppState, login: &str, password: &str) -> String {
+    let form = send(state, get("/login", None)).await;
+    let csrf = hidden(&form.body, "csrf").unwrap();
+    let post = Request::builder()
+        .method("POST")
+        .uri("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("paraf_login_csrf={csrf}"))
+        .body(Body::from(format!(
+            "login={}&password={password}&csrf={csrf}&next=%2F",
+            login.replace('@', "%40")
+        )))
+        .unwrap();
+    let r = send(state, post).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    r.cookies()["paraf_session"].clone()
+}
+
+/// A page request in a web session.
+pub fn page_get(session: &str, path: &str) -> Request<Body> {
+    Request::builder()
+        .uri(path)
+        .header(header::COOKIE, format!("paraf_session={session}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// A urlencoded form posted in a web session.
+pub fn form_post(session: &str, path: &str, body: String) -> Request<Body> {
+    Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("paraf_session={session}"))
+        .body(Body::from(body))
+        .unwrap()
 }
 
 pub struct NoSigner;
@@ -180,28 +376,11 @@ impl TestApp {
     }
 
     pub async fn send(&self, req: Request<Body>) -> Resp {
-        let res = self.app().oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Resp {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        send(&self.state, req).await
     }
 
     pub async fn login(&self, login: &str) -> String {
-        let r = self
-            .send(json_req(
-                "POST",
-                "/api/v1/auth/login",
-                None,
-                &serde_json::json!({"login": login, "password": PASSWORD}),
-            ))
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-        r.json()["token"].as_str().unwrap().to_string()
+        token(&self.state, login, PASSWORD).await
     }
 }
 
