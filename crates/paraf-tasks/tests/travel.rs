@@ -515,10 +515,31 @@ async fn a_trip_is_reported_verified_and_settled_with_a_kuitansi_capped_by_the_s
         .expect("bendahara");
     assert!(!settle);
     assert_eq!(o.status, OrderStatus::Verified);
-    let ppk = w.who("ppk").await;
-    let (_, settle) = w.travel.verify(&id, &ppk, true, "").await.expect("ppk");
+    // Only the order's PPK — or, while the PPK is away, their Plh — approves payment.
+    let kabag = w.who("kabag.hukum").await;
+    let refused = w.travel.verify(&id, &kabag, true, "").await;
+    assert!(
+        matches!(refused, Err(ServiceError::Forbidden)),
+        "{refused:?}"
+    );
+    w.travel
+        .org()
+        .create_delegation(
+            &email("ppk"),
+            &email("kabag.hukum"),
+            &date_str(w.day(0)),
+            &date_str(w.day(3)),
+            "dinas luar",
+        )
+        .await
+        .expect("delegation");
+    let (_, settle) = w
+        .travel
+        .verify(&id, &kabag, true, "")
+        .await
+        .expect("the PPK's Plh");
     assert!(settle);
-    let o = paraf_tasks::travel::settle(&w.ctx, &w.travel, &id, &ppk)
+    let o = paraf_tasks::travel::settle(&w.ctx, &w.travel, &id, &kabag)
         .await
         .expect("settle");
     assert_eq!(o.status, OrderStatus::Completed);

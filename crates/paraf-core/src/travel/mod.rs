@@ -2893,14 +2893,15 @@ impl Travel {
         }
         let mut settle = false;
         let o = modify!(self, id, |o, now| {
+            // The order's PPK, or their Plh while they are away.
+            let ppk_side = o.ppk_id == who.employee_id
+                || match self.org.employee(&o.ppk_id).await {
+                    Ok(ppk) => self.org.acting_for(&ppk, now.date()).await?.id == who.employee_id,
+                    Err(_) => false,
+                };
             let role = match o.status {
                 OrderStatus::Reported if who.has(Role::Bendahara) => "bendahara",
-                OrderStatus::Verified
-                    if o.ppk_id == who.employee_id
-                        || who.has(Role::Ppk) && who.has(Role::Admin) =>
-                {
-                    "ppk"
-                }
+                OrderStatus::Verified if ppk_side => "ppk",
                 OrderStatus::Reported | OrderStatus::Verified => {
                     return Err(ServiceError::Forbidden)
                 }
