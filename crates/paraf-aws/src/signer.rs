@@ -8,14 +8,15 @@
 //!   SHA-256(digest) instead; see `tests/signer_contract.rs`.
 //! - The organisation CA is a [`CaIssuer`]. [`KmsCa`] keeps the CA key in KMS too and
 //!   signs certificates with `MessageType::RAW` over the TBSCertificate bytes (KMS hashes
-//!   them with SHA-256: exactly ecdsa-with-SHA256).
+//!   them with SHA-256: exactly ecdsa-with-SHA256). The certificates themselves follow
+//!   the profile in `paraf_pki`, the same as the local CA's.
 //! - Certificate chains are stored in the [`Table`] (`pk = signer#key#<key_id>`), so
 //!   `chain` is one read and signatures can embed the chain.
 //! - `create_key` makes the alias the atomic "this id is taken" marker: of two concurrent
 //!   creates one gets `KeyExists`, and its fresh KMS key is scheduled for deletion.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
@@ -23,37 +24,14 @@ use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
 use aws_sdk_kms::Client;
 use base64::Engine as _;
-use der::asn1::Utf8StringRef;
-use der::asn1::{AnyRef, BitString, Ia5String, Ia5StringRef, PrintableStringRef, SetOfVec};
-use der::oid::db::rfc5912::ECDSA_WITH_SHA_256;
-use der::oid::db::{rfc3280, rfc4519, rfc5280};
-use der::oid::{AssociatedOid, ObjectIdentifier};
-use der::{Any, Decode, Encode};
-use p256::ecdsa::signature::{self, Keypair};
-use p256::ecdsa::{DerSignature, VerifyingKey};
-use p256::pkcs8::DecodePublicKey;
+use der::{Decode, Encode};
+use p256::ecdsa::VerifyingKey;
 use paraf_core::ports::table::{item, Condition, Key, Table, TableError};
-use paraf_core::{Email, KeyInfo, Signer, SignerError, SubjectName};
+use paraf_core::{KeyInfo, Signer, SignerError, SubjectName};
+use paraf_pki::{CertError, PublicKey, Tbs};
 use serde_json::{json, Value};
-use spki::{AlgorithmIdentifier, SignatureAlgorithmIdentifier, SubjectPublicKeyInfoOwned};
-use x509_cert::attr::AttributeTypeAndValue;
-use x509_cert::builder::{Builder, CertificateBuilder, Profile};
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectAltName};
-use x509_cert::ext::AsExtension;
-use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::time::{Time, Validity};
 use x509_cert::Certificate;
 
-/// Microsoft "Document Signing" key purpose (as the local CA issues).
-const ID_KP_DOCUMENT_SIGNING: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.10.3.12");
-const DAY: u64 = 24 * 60 * 60;
-const ROOT_VALIDITY: Duration = Duration::from_secs((20 * 365 + 5) * DAY);
-const LEAF_VALIDITY: Duration = Duration::from_secs((2 * 365 + 1) * DAY);
-const BACKDATE: Duration = Duration::from_secs(60);
-const MAX_NAME_LEN: usize = 64;
 /// KMS waits at least 7 days before deleting a key: the shortest undo window.
 const DELETE_AFTER_DAYS: i32 = 7;
 
@@ -76,8 +54,8 @@ fn unavailable(what: &str, err: impl std::fmt::Display) -> SignerError {
     SignerError::Unavailable(what.to_string())
 }
 
-fn invalid(what: &str, err: impl std::fmt::Display) -> SignerError {
-    SignerError::Validation(format!("{what}: {err}"))
+fn cert_error(err: CertError) -> SignerError {
+    err.into_signer_error(unavailable)
 }
 
 fn map_kms<E, R>(op: &'static str, key_id: &str, err: SdkError<E, R>) -> SignerError
@@ -187,7 +165,6 @@ pub struct KmsCa {
     alias: String,
     cert: Certificate,
     cert_der: Vec<u8>,
-    public_key: VerifyingKey,
 }
 
 impl std::fmt::Debug for KmsCa {
@@ -202,32 +179,6 @@ fn ca_key(alias: &str) -> Key {
     Key::new("signer#ca", alias)
 }
 
-/// The CA's public key as x509-cert's builder wants it; signing happens in KMS after
-/// `finalize`, so the builder's own signing path is never taken.
-struct KmsCaKey(VerifyingKey);
-
-impl Keypair for KmsCaKey {
-    type VerifyingKey = VerifyingKey;
-    fn verifying_key(&self) -> VerifyingKey {
-        self.0
-    }
-}
-
-impl SignatureAlgorithmIdentifier for KmsCaKey {
-    type Params = AnyRef<'static>;
-    const SIGNATURE_ALGORITHM_IDENTIFIER: AlgorithmIdentifier<AnyRef<'static>> =
-        AlgorithmIdentifier {
-            oid: ECDSA_WITH_SHA_256,
-            parameters: None,
-        };
-}
-
-impl signature::Signer<DerSignature> for KmsCaKey {
-    fn try_sign(&self, _msg: &[u8]) -> Result<DerSignature, signature::Error> {
-        Err(signature::Error::new()) // certificates are signed in KMS (see `sign_tbs`)
-    }
-}
-
 impl KmsCa {
     /// Creates the root CA of `org_name`: a KMS key named `alias` and a self-signed root
     /// certificate stored in `table`. `KeyExists` if the alias is taken.
@@ -237,36 +188,17 @@ impl KmsCa {
         alias: &str,
         org_name: &str,
     ) -> Result<KmsCa, SignerError> {
-        let org = org_name.trim();
-        if org.is_empty() || org.chars().count() + " Root CA".len() > MAX_NAME_LEN {
-            return Err(invalid(
-                "organisation name",
-                format!("must be 1 to {} characters", MAX_NAME_LEN - 8),
-            ));
-        }
+        let org = paraf_pki::check_org_name(org_name).map_err(cert_error)?;
         let key = create_kms_key(&kms, alias, alias, &format!("{org} Root CA")).await?;
         let spki_der = public_key_der(&kms, &key, alias).await?;
-        let public_key = VerifyingKey::from_public_key_der(&spki_der)
-            .map_err(|e| unavailable("CA public key", e))?;
-        let spki = SubjectPublicKeyInfoOwned::from_der(&spki_der)
-            .map_err(|e| unavailable("CA public key", e))?;
-        let subject = RdnSequence(vec![
-            rdn(rfc4519::C, printable("C", "ID")?)?,
-            rdn(rfc4519::O, utf8("O", org)?)?,
-            rdn(rfc4519::CN, utf8("CN", &format!("{org} Root CA"))?)?,
-        ]);
-        let now = SystemTime::now();
-        let stub = KmsCaKey(public_key);
-        let builder = CertificateBuilder::new(
-            Profile::Root,
-            random_serial()?,
-            validity(now - BACKDATE, now + ROOT_VALIDITY)?,
-            subject,
-            spki,
-            &stub,
+        let tbs = paraf_pki::root(
+            org,
+            PublicKey::Der(&spki_der),
+            paraf_pki::random_serial().map_err(cert_error)?,
+            SystemTime::now(),
         )
-        .map_err(|e| unavailable("root certificate", e))?;
-        let cert = sign_tbs(&kms, alias, builder).await?;
+        .map_err(cert_error)?;
+        let cert = sign_tbs(&kms, alias, tbs).await?;
         let cert_der = cert
             .to_der()
             .map_err(|e| unavailable("root certificate", e))?;
@@ -287,7 +219,6 @@ impl KmsCa {
             alias: alias.to_string(),
             cert,
             cert_der,
-            public_key,
         })
     }
 
@@ -305,7 +236,8 @@ impl KmsCa {
             .ok_or_else(|| unavailable("root certificate", "stored record is malformed"))?;
         let cert =
             Certificate::from_der(&cert_der).map_err(|e| unavailable("root certificate", e))?;
-        let public_key = VerifyingKey::from_sec1_bytes(
+        // A root whose key is unusable is refused here, not at the first certify.
+        VerifyingKey::from_sec1_bytes(
             cert.tbs_certificate
                 .subject_public_key_info
                 .subject_public_key
@@ -317,35 +249,16 @@ impl KmsCa {
             alias: alias.to_string(),
             cert,
             cert_der,
-            public_key,
         })
-    }
-
-    fn organisation(&self) -> Option<AttributeTypeAndValue> {
-        self.cert
-            .tbs_certificate
-            .subject
-            .0
-            .iter()
-            .flat_map(|rdn| rdn.0.iter())
-            .find(|atv| atv.oid == rfc4519::O)
-            .cloned()
     }
 }
 
-/// Signs a finished TBSCertificate with the KMS key `alias` (RAW: KMS hashes with SHA-256).
-async fn sign_tbs(
-    kms: &Client,
-    alias: &str,
-    mut builder: CertificateBuilder<'_, KmsCaKey>,
-) -> Result<Certificate, SignerError> {
-    let tbs = builder
-        .finalize()
-        .map_err(|e| unavailable("certificate", e))?;
+/// Signs a certificate with the KMS key `alias` (RAW: KMS hashes with SHA-256).
+async fn sign_tbs(kms: &Client, alias: &str, tbs: Tbs) -> Result<Certificate, SignerError> {
     let out = kms
         .sign()
         .key_id(alias)
-        .message(Blob::new(tbs))
+        .message(Blob::new(tbs.bytes()))
         .message_type(MessageType::Raw)
         .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
         .send()
@@ -354,10 +267,7 @@ async fn sign_tbs(
     let sig = out
         .signature()
         .ok_or_else(|| unavailable("KMS Sign", "no signature returned"))?;
-    let bits = BitString::from_bytes(sig.as_ref()).map_err(|e| unavailable("certificate", e))?;
-    builder
-        .assemble(bits)
-        .map_err(|e| unavailable("certificate", e))
+    tbs.assemble(sig.as_ref()).map_err(cert_error)
 }
 
 #[async_trait]
@@ -367,102 +277,21 @@ impl CaIssuer for KmsCa {
         public_key: &[u8],
         subject: &SubjectName,
     ) -> Result<Vec<Vec<u8>>, SignerError> {
-        validate_subject(subject)?;
-        let mut rdns = vec![rdn(rfc4519::C, printable("C", "ID")?)?];
-        if let Some(org) = self.organisation() {
-            rdns.push(RelativeDistinguishedName(
-                SetOfVec::try_from(vec![org]).map_err(|e| unavailable("subject", e))?,
-            ));
-        }
-        if let Some(ou) = subject.organizational_unit.as_deref() {
-            rdns.push(rdn(rfc4519::OU, utf8("organizational_unit", ou)?)?);
-        }
-        rdns.push(rdn(
-            rfc4519::CN,
-            utf8("common_name", &subject.common_name)?,
-        )?);
-        if let Some(nip) = subject.serial_number.as_deref() {
-            rdns.push(rdn(
-                rfc4519::SERIAL_NUMBER,
-                printable("serial_number", nip)?,
-            )?);
-        }
-        let email = subject
-            .email
-            .as_deref()
-            .map(|e| Email::parse(e).map_err(|err| invalid("email", err)))
-            .transpose()?;
-        if let Some(email) = &email {
-            let ia5 = Ia5StringRef::new(email.as_str()).map_err(|e| invalid("email", e))?;
-            rdns.push(rdn(
-                rfc3280::EMAIL_ADDRESS,
-                Any::encode_from(&ia5).map_err(|e| invalid("email", e))?,
-            )?);
-        }
-        let spki = SubjectPublicKeyInfoOwned::from_der(public_key)
-            .map_err(|e| invalid("public key", e))?;
-        let now = SystemTime::now();
-        let root_end = self
-            .cert
-            .tbs_certificate
-            .validity
-            .not_after
-            .to_system_time();
-        let stub = KmsCaKey(self.public_key);
-        let mut builder = CertificateBuilder::new(
-            Profile::Leaf {
-                issuer: self.cert.tbs_certificate.subject.clone(),
-                enable_key_agreement: false,
-                enable_key_encipherment: false,
-            },
-            random_serial()?,
-            validity(now - BACKDATE, (now + LEAF_VALIDITY).min(root_end))?,
-            RdnSequence(rdns),
-            spki,
-            &stub,
+        let tbs = paraf_pki::leaf(
+            &self.cert,
+            PublicKey::Der(public_key),
+            subject,
+            paraf_pki::random_serial().map_err(cert_error)?,
+            SystemTime::now(),
         )
-        .map_err(|e| unavailable("certificate", e))?;
-        builder
-            .add_extension(&SigningPurposes(ExtendedKeyUsage(vec![
-                rfc5280::ID_KP_EMAIL_PROTECTION,
-                ID_KP_DOCUMENT_SIGNING,
-            ])))
-            .map_err(|e| unavailable("certificate", e))?;
-        if let Some(email) = &email {
-            let name = Ia5String::new(email.as_str()).map_err(|e| invalid("email", e))?;
-            builder
-                .add_extension(&SubjectAltName(vec![GeneralName::Rfc822Name(name)]))
-                .map_err(|e| unavailable("certificate", e))?;
-        }
-        let leaf = sign_tbs(&self.kms, &self.alias, builder).await?;
+        .map_err(cert_error)?;
+        let leaf = sign_tbs(&self.kms, &self.alias, tbs).await?;
         let leaf_der = leaf.to_der().map_err(|e| unavailable("certificate", e))?;
         Ok(vec![leaf_der, self.cert_der.clone()])
     }
 
     async fn root(&self) -> Result<Vec<u8>, SignerError> {
         Ok(self.cert_der.clone())
-    }
-}
-
-/// extendedKeyUsage marked non-critical, as the local CA issues it.
-struct SigningPurposes(ExtendedKeyUsage);
-
-impl AssociatedOid for SigningPurposes {
-    const OID: ObjectIdentifier = ExtendedKeyUsage::OID;
-}
-
-impl Encode for SigningPurposes {
-    fn encoded_len(&self) -> der::Result<der::Length> {
-        self.0.encoded_len()
-    }
-    fn encode(&self, encoder: &mut impl der::Writer) -> der::Result<()> {
-        self.0.encode(encoder)
-    }
-}
-
-impl AsExtension for SigningPurposes {
-    fn critical(&self, _: &Name, _: &[x509_cert::ext::Extension]) -> bool {
-        false
     }
 }
 
@@ -512,7 +341,7 @@ impl Signer for KmsSigner {
         subject: &SubjectName,
     ) -> Result<KeyInfo, SignerError> {
         validate_key_id(key_id)?;
-        validate_subject(subject)?;
+        paraf_pki::validate_subject(subject).map_err(cert_error)?;
         // Cheap refusal before paying for a KMS key; the alias below is the atomic check.
         if self
             .table
@@ -611,64 +440,6 @@ impl Signer for KmsSigner {
     async fn root_certificate(&self) -> Result<Vec<u8>, SignerError> {
         self.ca.root().await
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// certificate helpers (the same profile as the local CA)
-
-fn validate_subject(subject: &SubjectName) -> Result<(), SignerError> {
-    let cn = subject.common_name.trim();
-    if cn.is_empty() || cn.chars().count() > MAX_NAME_LEN {
-        return Err(invalid(
-            "common_name",
-            format!("must be 1 to {MAX_NAME_LEN} characters"),
-        ));
-    }
-    if let Some(ou) = &subject.organizational_unit {
-        if ou.trim().is_empty() || ou.chars().count() > MAX_NAME_LEN {
-            return Err(invalid(
-                "organizational_unit",
-                format!("must be 1 to {MAX_NAME_LEN} characters"),
-            ));
-        }
-    }
-    if let Some(nip) = &subject.serial_number {
-        if nip.is_empty() || nip.len() > MAX_NAME_LEN {
-            return Err(invalid("serial_number", "must be 1 to 64 characters"));
-        }
-    }
-    Ok(())
-}
-
-fn rdn(oid: ObjectIdentifier, value: Any) -> Result<RelativeDistinguishedName, SignerError> {
-    let atv = AttributeTypeAndValue { oid, value };
-    Ok(RelativeDistinguishedName(
-        SetOfVec::try_from(vec![atv]).map_err(|e| unavailable("subject", e))?,
-    ))
-}
-
-fn utf8(field: &str, value: &str) -> Result<Any, SignerError> {
-    let s = Utf8StringRef::new(value.trim()).map_err(|e| invalid(field, e))?;
-    Any::encode_from(&s).map_err(|e| invalid(field, e))
-}
-
-fn printable(field: &str, value: &str) -> Result<Any, SignerError> {
-    let s = PrintableStringRef::new(value).map_err(|e| invalid(field, e))?;
-    Any::encode_from(&s).map_err(|e| invalid(field, e))
-}
-
-fn validity(start: SystemTime, end: SystemTime) -> Result<Validity, SignerError> {
-    Ok(Validity {
-        not_before: Time::try_from(start).map_err(|e| unavailable("validity", e))?,
-        not_after: Time::try_from(end).map_err(|e| unavailable("validity", e))?,
-    })
-}
-
-/// 16 random bytes (a v4 UUID's), top bit clear so the INTEGER stays positive.
-fn random_serial() -> Result<SerialNumber, SignerError> {
-    let mut bytes = *uuid::Uuid::new_v4().as_bytes();
-    bytes[0] = (bytes[0] & 0x7f) | 0x40;
-    SerialNumber::new(&bytes).map_err(|e| unavailable("serial number", e))
 }
 
 #[cfg(test)]

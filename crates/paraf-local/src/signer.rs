@@ -21,46 +21,23 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
-use der::asn1::AnyRef;
-use der::asn1::{Ia5String, Ia5StringRef, PrintableStringRef, SetOfVec, Utf8StringRef};
-use der::oid::db::rfc5912::ECDSA_WITH_SHA_256;
-use der::oid::db::{rfc3280, rfc4519, rfc5280};
-use der::oid::{AssociatedOid, ObjectIdentifier};
-use der::{Any, Decode, DecodePem, Encode, EncodePem};
+use der::{Decode, DecodePem, Encode, EncodePem};
+use p256::ecdsa::signature;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
-use p256::ecdsa::signature::{self, Keypair};
-use p256::ecdsa::{DerSignature, Signature, SigningKey, VerifyingKey};
+use p256::ecdsa::{Signature, SigningKey};
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use paraf_core::{Email, KeyInfo, Signer, SignerError, SubjectName};
+use paraf_core::{KeyInfo, Signer, SignerError, SubjectName};
+use paraf_pki::{CertError, PublicKey, Tbs};
 use rand::rngs::OsRng;
-use rand::RngCore;
-use spki::{AlgorithmIdentifier, SignatureAlgorithmIdentifier, SubjectPublicKeyInfoOwned};
-use x509_cert::attr::AttributeTypeAndValue;
-use x509_cert::builder::{Builder, CertificateBuilder, Profile};
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectAltName};
-use x509_cert::ext::AsExtension;
-use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::time::{Time, Validity};
+use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 
-/// Microsoft "Document Signing" key purpose; Adobe and pyHanko accept it next to
-/// emailProtection, which is what NSS (and so `pdfsig`) checks for a signer.
-pub const ID_KP_DOCUMENT_SIGNING: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.10.3.12");
+/// The certificate profile (shared with the other runtimes' CAs) lives in `paraf_pki`.
+pub use paraf_pki::ID_KP_DOCUMENT_SIGNING;
 
-const DAY: u64 = 24 * 60 * 60;
-const ROOT_VALIDITY: Duration = Duration::from_secs((20 * 365 + 5) * DAY);
-const LEAF_VALIDITY: Duration = Duration::from_secs((2 * 365 + 1) * DAY);
-/// Certificates start a little in the past so a validator whose clock lags ours by
-/// a few seconds does not call a freshly issued certificate "not yet valid".
-const BACKDATE: Duration = Duration::from_secs(60);
-/// X.520 upper bound for CN, O and OU.
-const MAX_NAME_LEN: usize = 64;
 /// Keys (and, separately, leaf certificates) a [`LocalSigner`] keeps in memory: far more
 /// than the officials of one secretariat, and a few hundred bytes each.
 pub const KEYS_KEPT: usize = 4096;
@@ -71,6 +48,18 @@ fn unavailable(what: &str, err: impl std::fmt::Display) -> SignerError {
 
 fn invalid(what: &str, err: impl std::fmt::Display) -> SignerError {
     SignerError::Validation(format!("{what}: {err}"))
+}
+
+fn cert_error(err: CertError) -> SignerError {
+    err.into_signer_error(unavailable)
+}
+
+/// Signs a certificate with the issuer's `key` (ecdsa-with-SHA256 over the TBS bytes).
+fn sign_tbs(key: &SigningKey, tbs: Tbs) -> Result<Certificate, SignerError> {
+    let signature: Signature =
+        signature::Signer::try_sign(key, tbs.bytes()).map_err(|e| unavailable(tbs.what(), e))?;
+    tbs.assemble(signature.to_der().as_bytes())
+        .map_err(cert_error)
 }
 
 /// The organisation root CA: its certificate and key, loaded from `<dir>/ca`.
@@ -93,43 +82,21 @@ impl LocalCa {
     /// Creates the root CA of `org_name` under `dir/ca`; refuses with `KeyExists` if one
     /// is already there (re-issuing a root would orphan every certificate it signed).
     pub fn init(dir: &Path, org_name: &str) -> Result<LocalCa, SignerError> {
-        let org = org_name.trim();
-        if org.is_empty() || org.chars().count() + " Root CA".len() > MAX_NAME_LEN {
-            return Err(invalid(
-                "organisation name",
-                format!("must be 1 to {} characters", MAX_NAME_LEN - 8),
-            ));
-        }
+        let org = paraf_pki::check_org_name(org_name).map_err(cert_error)?;
         let ca_dir = dir.join("ca");
         if ca_dir.join("root.pem").exists() || ca_dir.join("root.key.pem").exists() {
             return Err(SignerError::KeyExists(ca_dir.display().to_string()));
         }
 
         let key = SigningKey::random(&mut OsRng);
-        let subject = RdnSequence(vec![
-            rdn(rfc4519::C, printable("C", "ID")?)?,
-            rdn(rfc4519::O, utf8("O", org)?)?,
-            rdn(rfc4519::CN, utf8("CN", &format!("{org} Root CA"))?)?,
-        ]);
-        let now = SystemTime::now();
-        let validity = validity(now - BACKDATE, now + ROOT_VALIDITY)?;
-        let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key())
-            .map_err(|e| unavailable("root public key", e))?;
-        // Profile::Root gives basicConstraints CA:true (critical), keyUsage
-        // keyCertSign + cRLSign (critical) and the subjectKeyIdentifier.
-        let ca_key = CaKey(&key);
-        let builder = CertificateBuilder::new(
-            Profile::Root,
-            random_serial()?,
-            validity,
-            subject,
-            spki,
-            &ca_key,
+        let tbs = paraf_pki::root(
+            org,
+            PublicKey::P256(key.verifying_key()),
+            paraf_pki::random_serial().map_err(cert_error)?,
+            SystemTime::now(),
         )
-        .map_err(|e| unavailable("root certificate", e))?;
-        let cert = builder
-            .build::<DerSignature>()
-            .map_err(|e| unavailable("root certificate", e))?;
+        .map_err(cert_error)?;
+        let cert = sign_tbs(&key, tbs)?;
 
         let cert_pem = cert
             .to_pem(LineEnding::LF)
@@ -191,146 +158,16 @@ impl LocalCa {
         &self.cert_der
     }
 
-    /// The organisation attribute (O) of the root, copied into every leaf subject.
-    fn organisation(&self) -> Option<AttributeTypeAndValue> {
-        self.cert
-            .tbs_certificate
-            .subject
-            .0
-            .iter()
-            .flat_map(|rdn| rdn.0.iter())
-            .find(|atv| atv.oid == rfc4519::O)
-            .cloned()
-    }
-
     fn issue(&self, key: &SigningKey, subject: &SubjectName) -> Result<Certificate, SignerError> {
-        let mut rdns = vec![rdn(rfc4519::C, printable("C", "ID")?)?];
-        if let Some(org) = self.organisation() {
-            rdns.push(RelativeDistinguishedName(
-                SetOfVec::try_from(vec![org]).map_err(|e| unavailable("subject", e))?,
-            ));
-        }
-        if let Some(ou) = subject.organizational_unit.as_deref() {
-            rdns.push(rdn(rfc4519::OU, utf8("organizational_unit", ou)?)?);
-        }
-        rdns.push(rdn(
-            rfc4519::CN,
-            utf8("common_name", &subject.common_name)?,
-        )?);
-        if let Some(nip) = subject.serial_number.as_deref() {
-            rdns.push(rdn(
-                rfc4519::SERIAL_NUMBER,
-                printable("serial_number", nip)?,
-            )?);
-        }
-        let email = subject
-            .email
-            .as_deref()
-            .map(|e| Email::parse(e).map_err(|err| invalid("email", err)))
-            .transpose()?;
-        if let Some(email) = &email {
-            let ia5 = Ia5StringRef::new(email.as_str()).map_err(|e| invalid("email", e))?;
-            rdns.push(rdn(
-                rfc3280::EMAIL_ADDRESS,
-                Any::encode_from(&ia5).map_err(|e| invalid("email", e))?,
-            )?);
-        }
-
-        let now = SystemTime::now();
-        // A leaf must not outlive its issuer, or validators reject it near the end.
-        let root_end = self
-            .cert
-            .tbs_certificate
-            .validity
-            .not_after
-            .to_system_time();
-        let validity = validity(now - BACKDATE, (now + LEAF_VALIDITY).min(root_end))?;
-        let spki = SubjectPublicKeyInfoOwned::from_key(*key.verifying_key())
-            .map_err(|e| unavailable("public key", e))?;
-        // Profile::Leaf gives basicConstraints CA:false, keyUsage digitalSignature +
-        // nonRepudiation (critical), subject and authority key identifiers.
-        let profile = Profile::Leaf {
-            issuer: self.cert.tbs_certificate.subject.clone(),
-            enable_key_agreement: false,
-            enable_key_encipherment: false,
-        };
-        let ca_key = CaKey(&self.key);
-        let mut builder = CertificateBuilder::new(
-            profile,
-            random_serial()?,
-            validity,
-            RdnSequence(rdns),
-            spki,
-            &ca_key,
+        let tbs = paraf_pki::leaf(
+            &self.cert,
+            PublicKey::P256(key.verifying_key()),
+            subject,
+            paraf_pki::random_serial().map_err(cert_error)?,
+            SystemTime::now(),
         )
-        .map_err(|e| unavailable("certificate", e))?;
-        builder
-            .add_extension(&SigningPurposes(ExtendedKeyUsage(vec![
-                rfc5280::ID_KP_EMAIL_PROTECTION,
-                ID_KP_DOCUMENT_SIGNING,
-            ])))
-            .map_err(|e| unavailable("certificate", e))?;
-        if let Some(email) = &email {
-            let name = Ia5String::new(email.as_str()).map_err(|e| invalid("email", e))?;
-            builder
-                .add_extension(&SubjectAltName(vec![GeneralName::Rfc822Name(name)]))
-                .map_err(|e| unavailable("certificate", e))?;
-        }
-        builder
-            .build::<DerSignature>()
-            .map_err(|e| unavailable("certificate", e))
-    }
-}
-
-/// extendedKeyUsage marked non-critical (x509-cert marks it critical): it states the
-/// purpose for validators that check it without making other software that meets an
-/// unknown purpose OID refuse the certificate outright.
-struct SigningPurposes(ExtendedKeyUsage);
-
-impl AssociatedOid for SigningPurposes {
-    const OID: ObjectIdentifier = ExtendedKeyUsage::OID;
-}
-
-impl Encode for SigningPurposes {
-    fn encoded_len(&self) -> der::Result<der::Length> {
-        self.0.encoded_len()
-    }
-    fn encode(&self, encoder: &mut impl der::Writer) -> der::Result<()> {
-        self.0.encode(encoder)
-    }
-}
-
-impl AsExtension for SigningPurposes {
-    fn critical(&self, _: &Name, _: &[x509_cert::ext::Extension]) -> bool {
-        false
-    }
-}
-
-/// The CA key as x509-cert's builder wants it. `SigningKey<NistP256>` names its signature
-/// algorithm only when sha2's `oid` feature is on (it is not in the workspace), and the
-/// algorithm is fixed anyway: ecdsa-with-SHA256, parameters absent (RFC 5758).
-struct CaKey<'a>(&'a SigningKey);
-
-impl Keypair for CaKey<'_> {
-    type VerifyingKey = VerifyingKey;
-    fn verifying_key(&self) -> VerifyingKey {
-        *self.0.verifying_key()
-    }
-}
-
-impl SignatureAlgorithmIdentifier for CaKey<'_> {
-    type Params = AnyRef<'static>;
-    const SIGNATURE_ALGORITHM_IDENTIFIER: AlgorithmIdentifier<AnyRef<'static>> =
-        AlgorithmIdentifier {
-            oid: ECDSA_WITH_SHA_256,
-            parameters: None,
-        };
-}
-
-impl signature::Signer<DerSignature> for CaKey<'_> {
-    fn try_sign(&self, msg: &[u8]) -> Result<DerSignature, signature::Error> {
-        let sig: Signature = signature::Signer::try_sign(self.0, msg)?;
-        Ok(sig.to_der())
+        .map_err(cert_error)?;
+        sign_tbs(&self.key, tbs)
     }
 }
 
@@ -433,7 +270,7 @@ impl Inner {
         if dir.join("cert.pem").exists() {
             return Err(SignerError::KeyExists(key_id.to_owned()));
         }
-        validate_subject(subject)?;
+        paraf_pki::validate_subject(subject).map_err(cert_error)?;
         let key = SigningKey::random(&mut OsRng);
         let cert = self.ca.issue(&key, subject)?;
         let cert_pem = cert
@@ -562,62 +399,6 @@ pub fn validate_key_id(key_id: &str) -> Result<(), SignerError> {
     }
 }
 
-fn validate_subject(subject: &SubjectName) -> Result<(), SignerError> {
-    let cn = subject.common_name.trim();
-    if cn.is_empty() || cn.chars().count() > MAX_NAME_LEN {
-        return Err(invalid(
-            "common_name",
-            format!("must be 1 to {MAX_NAME_LEN} characters"),
-        ));
-    }
-    if let Some(ou) = &subject.organizational_unit {
-        if ou.trim().is_empty() || ou.chars().count() > MAX_NAME_LEN {
-            return Err(invalid(
-                "organizational_unit",
-                format!("must be 1 to {MAX_NAME_LEN} characters"),
-            ));
-        }
-    }
-    if let Some(nip) = &subject.serial_number {
-        if nip.is_empty() || nip.len() > MAX_NAME_LEN {
-            return Err(invalid("serial_number", "must be 1 to 64 characters"));
-        }
-    }
-    Ok(())
-}
-
-fn rdn(oid: ObjectIdentifier, value: Any) -> Result<RelativeDistinguishedName, SignerError> {
-    let atv = AttributeTypeAndValue { oid, value };
-    Ok(RelativeDistinguishedName(
-        SetOfVec::try_from(vec![atv]).map_err(|e| unavailable("subject", e))?,
-    ))
-}
-
-fn utf8(field: &str, value: &str) -> Result<Any, SignerError> {
-    let s = Utf8StringRef::new(value.trim()).map_err(|e| invalid(field, e))?;
-    Any::encode_from(&s).map_err(|e| invalid(field, e))
-}
-
-fn printable(field: &str, value: &str) -> Result<Any, SignerError> {
-    let s = PrintableStringRef::new(value).map_err(|e| invalid(field, e))?;
-    Any::encode_from(&s).map_err(|e| invalid(field, e))
-}
-
-fn validity(start: SystemTime, end: SystemTime) -> Result<Validity, SignerError> {
-    Ok(Validity {
-        not_before: Time::try_from(start).map_err(|e| unavailable("validity", e))?,
-        not_after: Time::try_from(end).map_err(|e| unavailable("validity", e))?,
-    })
-}
-
-/// 16 random bytes, top bit clear so the INTEGER stays positive and 16 bytes long.
-fn random_serial() -> Result<SerialNumber, SignerError> {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    bytes[0] = (bytes[0] & 0x7f) | 0x40;
-    SerialNumber::new(&bytes).map_err(|e| unavailable("serial number", e))
-}
-
 fn der_to_pem(der_bytes: &[u8]) -> String {
     // Encoding DER we produced ourselves into PEM cannot fail for a valid label;
     // fall back to an empty string rather than panic.
@@ -717,10 +498,19 @@ pub fn parse_certificate(der_bytes: &[u8]) -> Result<Certificate, SignerError> {
 mod tests {
     use super::*;
     use der::flagset::FlagSet;
+    use der::oid::db::{rfc3280, rfc5280};
+    use der::oid::{AssociatedOid, ObjectIdentifier};
     use p256::ecdsa::signature::Verifier;
+    use p256::ecdsa::VerifyingKey;
+    use paraf_pki::validate_subject;
+    use x509_cert::ext::pkix::name::GeneralName;
     use x509_cert::ext::pkix::{
-        AuthorityKeyIdentifier, BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+        AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
+        SubjectAltName, SubjectKeyIdentifier,
     };
+    use x509_cert::time::Validity;
+
+    const DAY: u64 = 24 * 60 * 60;
 
     fn subject() -> SubjectName {
         SubjectName {

@@ -86,8 +86,11 @@ pub async fn finalize(
         sppd_ids.push(doc.id);
     }
     let o = travel.mark_approved(&o.id, &spt.id, &sppd_ids).await?;
-    if let Some(m) = mailer {
+    // Once: a retry of the task finds the mail recorded. (A crash between sending and
+    // recording sends it again on the retry, like the approval mails.)
+    if let Some(m) = mailer.filter(|_| !o.travellers_mailed) {
         mail_travellers(ctx, m, &o).await;
+        travel.mark_travellers_mailed(&o.id).await?;
     }
     Ok(SignTaskOutput {
         document_id: spt.id,

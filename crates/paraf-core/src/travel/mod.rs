@@ -401,6 +401,10 @@ pub struct TravelOrder {
     pub verifications: Vec<Verification>,
     /// Last note of a verifier who returned the report.
     pub return_note: Option<String>,
+    /// The travellers were told the SPT and SPPD are signed (mailed once, also when the
+    /// sign task runs again).
+    #[serde(default)]
+    pub travellers_mailed: bool,
     pub timeline: Vec<TimelineEntry>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
@@ -1130,6 +1134,7 @@ impl Travel {
             actual: Vec::new(),
             verifications: Vec::new(),
             return_note: None,
+            travellers_mailed: false,
             timeline: Vec::new(),
             created: now,
             updated: now,
@@ -2270,6 +2275,17 @@ impl Travel {
             }
         }
         Ok(o)
+    }
+
+    /// Records that the travellers were mailed about the approval (idempotent).
+    pub async fn mark_travellers_mailed(&self, id: &str) -> Result<TravelOrder, ServiceError> {
+        modify!(self, id, |o, _now| {
+            if o.travellers_mailed {
+                return Ok(None);
+            }
+            o.travellers_mailed = true;
+            Ok(Some(Vec::new()))
+        })
     }
 
     /// Days `employee_id` is on official travel (DL) between `from` and `to`, with the
