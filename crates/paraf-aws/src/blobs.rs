@@ -30,7 +30,6 @@ use paraf_core::{BlobInfo, BlobPage, Blobs, BlobsError, PutBlob};
 use time::OffsetDateTime;
 
 const SHA256_META: &str = "paraf-sha256";
-const MAX_METADATA_BYTES: usize = 2048;
 /// SigV4 presigned URLs live at most 7 days.
 const MAX_LINK: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -84,40 +83,6 @@ pub async fn create_archive_bucket(client: &Client, name: &str) -> Result<(), Bl
     if !enabled {
         return Err(BlobsError::Unavailable(format!(
             "bucket `{name}` has no Object Lock"
-        )));
-    }
-    Ok(())
-}
-
-/// S3 lowercases metadata names and mangles non-ASCII or control characters in values, so
-/// refuse what would not read back unchanged. Same rules as the folder store, plus ASCII.
-fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), BlobsError> {
-    let mut total = 0;
-    for (k, v) in metadata {
-        if k.is_empty()
-            || !k
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        {
-            return Err(BlobsError::Validation(format!(
-                "metadata key `{k}`: only a-z 0-9 - _"
-            )));
-        }
-        if k.starts_with("paraf-") {
-            return Err(BlobsError::Validation(format!(
-                "metadata key `{k}`: the prefix `paraf-` is reserved"
-            )));
-        }
-        if !v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-            return Err(BlobsError::Validation(format!(
-                "metadata `{k}`: only printable ASCII"
-            )));
-        }
-        total += k.len() + v.len();
-    }
-    if total > MAX_METADATA_BYTES {
-        return Err(BlobsError::Validation(format!(
-            "metadata is {total} bytes, more than {MAX_METADATA_BYTES}"
         )));
     }
     Ok(())
@@ -197,7 +162,7 @@ impl S3Blobs {
 impl Blobs for S3Blobs {
     async fn put(&self, blob: PutBlob) -> Result<BlobInfo, BlobsError> {
         validate_key(&blob.key)?;
-        validate_metadata(&blob.metadata)?;
+        paraf_core::ports::blobs::validate_metadata(&blob.metadata)?;
         let ctype = paraf_core::ports::blobs::content_type(&blob.content_type)?;
         let key = blob.key.as_str();
         if let Some(existing) = self.current(key).await? {
@@ -363,19 +328,5 @@ impl Blobs for S3Blobs {
             .await
             .map_err(|e| map_err("GetObject (presign)", key, e))?;
         Ok(req.uri().to_string())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metadata_s3_would_mangle_or_paraf_reserves_is_refused() {
-        let one = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
-        assert!(validate_metadata(&one("nomor", "1/2026")).is_ok());
-        assert!(validate_metadata(&one("Nomor", "1")).is_err());
-        assert!(validate_metadata(&one("paraf-sha256", "x")).is_err());
-        assert!(validate_metadata(&one("judul", "Surat ✓")).is_err());
     }
 }

@@ -16,7 +16,6 @@
 //! checked and acted on without a race; `if_absent` publishes with `link(2)`, which
 //! refuses an existing name even against another process.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
@@ -35,8 +34,6 @@ use time::OffsetDateTime;
 const META_SUFFIX: &str = "~meta.json";
 /// Leaves room for `~` + 64 hex digits within the usual 255-byte file name limit.
 const MAX_LAST_SEGMENT: usize = 190;
-/// S3 user metadata is limited to 2 KB; keeping the same limit keeps adapters alike.
-const MAX_METADATA_BYTES: usize = 2048;
 /// S3 presigned URLs last at most 7 days; links here follow the same rule.
 const MAX_LINK_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 const MAX_PAGE: u32 = 1000;
@@ -194,7 +191,7 @@ impl Inner {
 
     fn put(&self, blob: PutBlob) -> Result<BlobInfo, BlobsError> {
         let paths = self.paths(&blob.key)?;
-        validate_metadata(&blob.metadata)?;
+        paraf_core::ports::blobs::validate_metadata(&blob.metadata)?;
         let content_type = paraf_core::ports::blobs::content_type(&blob.content_type)?;
         let now = self.clock.now();
         if let Some(until) = blob.retain_until {
@@ -428,35 +425,6 @@ impl Drop for TempFiles {
 
 fn under_retention(info: &BlobInfo, now: OffsetDateTime) -> bool {
     info.retain_until.is_some_and(|until| until > now)
-}
-
-/// Metadata keys as S3 keeps them (it lowercases header names), values free of control
-/// characters, at most 2 KB in all.
-fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), BlobsError> {
-    let mut total = 0;
-    for (k, v) in metadata {
-        if k.is_empty()
-            || !k
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        {
-            return Err(BlobsError::Validation(format!(
-                "metadata key `{k}`: only a-z 0-9 - _"
-            )));
-        }
-        if v.chars().any(char::is_control) {
-            return Err(BlobsError::Validation(format!(
-                "metadata `{k}`: control characters"
-            )));
-        }
-        total += k.len() + v.len();
-    }
-    if total > MAX_METADATA_BYTES {
-        return Err(BlobsError::Validation(format!(
-            "metadata is {total} bytes, more than {MAX_METADATA_BYTES}"
-        )));
-    }
-    Ok(())
 }
 
 fn decode_cursor(cursor: &str) -> Result<String, BlobsError> {

@@ -134,6 +134,45 @@ pub fn content_type(given: &str) -> Result<String, BlobsError> {
     Ok(given.to_owned())
 }
 
+/// S3 user metadata is limited to 2 KB; both adapters keep the same limit.
+pub const MAX_METADATA_BYTES: usize = 2048;
+
+/// The metadata rule of every adapter, S3's: keys `a-z 0-9 - _` (S3 lowercases header
+/// names), the prefix `paraf-` reserved for the adapters' own entries, values printable
+/// ASCII (S3 mangles anything else), at most [`MAX_METADATA_BYTES`] in all. A blob the
+/// local store accepts is one S3 accepts and gives back unchanged.
+pub fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(), BlobsError> {
+    let mut total = 0;
+    for (k, v) in metadata {
+        if k.is_empty()
+            || !k
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(BlobsError::Validation(format!(
+                "metadata key `{k}`: only a-z 0-9 - _"
+            )));
+        }
+        if k.starts_with("paraf-") {
+            return Err(BlobsError::Validation(format!(
+                "metadata key `{k}`: the prefix `paraf-` is reserved"
+            )));
+        }
+        if !v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(BlobsError::Validation(format!(
+                "metadata `{k}`: only printable ASCII"
+            )));
+        }
+        total += k.len() + v.len();
+    }
+    if total > MAX_METADATA_BYTES {
+        return Err(BlobsError::Validation(format!(
+            "metadata is {total} bytes, more than {MAX_METADATA_BYTES}"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +183,15 @@ mod tests {
             assert!(validate_key(k).is_err(), "{k}");
         }
         assert!(validate_key("archive/2026/ab12.pdf").is_ok());
+    }
+
+    #[test]
+    fn metadata_s3_would_mangle_or_the_adapters_reserve_is_refused() {
+        let one = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        assert!(validate_metadata(&one("nomor", "1/2026")).is_ok());
+        assert!(validate_metadata(&one("Nomor", "1")).is_err());
+        assert!(validate_metadata(&one("paraf-sha256", "x")).is_err());
+        assert!(validate_metadata(&one("judul", "Surat ✓")).is_err());
+        assert!(validate_metadata(&one("big", &"x".repeat(2100))).is_err());
     }
 }
