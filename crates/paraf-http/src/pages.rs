@@ -420,7 +420,8 @@ impl FormView {
         self
     }
 
-    fn finish(mut self) -> Self {
+    /// Links each field to its hint and error (`aria-describedby`).
+    pub(crate) fn finish(mut self) -> Self {
         for f in &mut self.fields {
             let mut ids = Vec::new();
             if f.hint.is_some() {

@@ -618,6 +618,17 @@ fn wrong_status(id: &str, en: &str, status: OrderStatus) -> ServiceError {
     )
 }
 
+/// Refuses one more entry in a list already holding `max`.
+fn at_most(len: usize, max: usize, field: &str, id: &str, en: &str) -> Result<(), ServiceError> {
+    if len >= max {
+        return Err(ServiceError::invalid(
+            field,
+            text!("paling banyak {max} {id}", "at most {max} {en}"),
+        ));
+    }
+    Ok(())
+}
+
 fn already_endorsed() -> ServiceError {
     ServiceError::conflict(
         "token",
@@ -1343,12 +1354,7 @@ impl Travel {
         self.sync(self.load(id).await?).await?;
         modify!(self, id, |o, now| {
             Self::require_editor(o, who)?;
-            if o.attachments.len() >= 10 {
-                return Err(ServiceError::invalid(
-                    "file",
-                    text!("paling banyak 10 lampiran", "at most 10 attachments"),
-                ));
-            }
+            at_most(o.attachments.len(), 10, "file", "lampiran", "attachments")?;
             o.push(
                 now,
                 "attached",
@@ -2424,12 +2430,7 @@ impl Travel {
                     ));
                 }
             }
-            if o.stops.len() >= 10 {
-                return Err(ServiceError::invalid(
-                    "tempat",
-                    text!("paling banyak 10 tempat", "at most 10 places"),
-                ));
-            }
+            at_most(o.stops.len(), 10, "tempat", "tempat", "places")?;
             let no = o.stops.len() as u32 + 1;
             o.stops.push(Stop {
                 no,
@@ -2687,12 +2688,7 @@ impl Travel {
         a: Attachment,
     ) -> Result<TravelOrder, ServiceError> {
         self.change_after_trip(id, who, |o, now| {
-            if o.report.photos.len() >= 20 {
-                return Err(ServiceError::invalid(
-                    "file",
-                    text!("paling banyak 20 foto", "at most 20 photos"),
-                ));
-            }
+            at_most(o.report.photos.len(), 20, "file", "foto", "photos")?;
             o.push(
                 now,
                 "photo",
@@ -2760,12 +2756,7 @@ impl Travel {
                     ),
                 ));
             };
-            if o.actual.len() >= 100 {
-                return Err(ServiceError::invalid(
-                    "uraian",
-                    text!("paling banyak 100 rincian", "at most 100 items"),
-                ));
-            }
+            at_most(o.actual.len(), 100, "uraian", "rincian", "items")?;
             o.actual.push(ActualCost {
                 id: crate::org::new_id(),
                 employee_id: emp.id.clone(),

@@ -437,17 +437,7 @@ fn with_errors(mut form: FormView, errors: &BTreeMap<String, Text>, lang: Lang) 
             });
         }
     }
-    for f in &mut form.fields {
-        let mut ids = Vec::new();
-        if f.hint.is_some() {
-            ids.push(format!("hint-{}", f.name));
-        }
-        if f.error.is_some() {
-            ids.push(format!("error-{}", f.name));
-        }
-        f.describedby = ids.join(" ");
-    }
-    form
+    form.finish()
 }
 
 async fn order_form(state: &AppState, lang: Lang, f: &OrderForm, year: i32) -> FormView {
