@@ -344,11 +344,12 @@ async fn verify_one(archive: &Archive, roots: &[Vec<u8>], file: &Path) -> anyhow
                 ts.tsa_name.as_deref().unwrap_or("?"),
             );
         }
-        if let Modification::ContentChanged(what) = &s.modification {
-            println!(
-                "     content changed after this signature: {}",
-                what.join("; ")
-            );
+        if s.modification != Modification::None {
+            println!("     after this signature: {}", s.modification.as_str());
+        }
+        for c in &s.changes {
+            let verdict = if c.allowed { "allowed" } else { "NOT ALLOWED" };
+            println!("       {verdict}: {c}");
         }
         for p in &s.problems {
             println!("     problem: {p}");

@@ -5,20 +5,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{letter_pdf, paraf, text};
+use common::{letter_pdf, run, text};
 
 const SEKRETARIS: &str = "sekretaris@demo.paraf.test";
-
-fn run(data: &Path, args: &[&str]) -> Output {
-    paraf()
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("paraf runs")
-}
 
 fn init_demo(data: &Path) {
     let o = run(data, &["init", "--demo"]);

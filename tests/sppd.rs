@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{client, paraf, text, App, DEMO_PASSWORD};
+use common::{client, hidden, paraf, text, web_session, App, DEMO_PASSWORD};
 use serde_json::{json, Value};
 
 const PUBLIC: &str = "http://paraf.kpu-jabar.test";
@@ -97,48 +97,6 @@ async fn next_link(app: &App, seen: &mut BTreeSet<String>, to: &str, marker: &st
         assert!(Instant::now() < deadline, "no mail to {to} with {marker}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// A browser-like session: signed in through the login form, cookies kept.
-async fn web_session(app: &App, login: &str) -> reqwest::Client {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    let page = c
-        .get(format!("{}/login", app.url))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("html");
-    let csrf = hidden(&page, "csrf");
-    let r = c
-        .post(format!("{}/login", app.url))
-        .form(&[
-            ("login", login),
-            ("password", DEMO_PASSWORD),
-            ("csrf", &csrf),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 303, "web login of {login}");
-    c
-}
-
-/// The value of the hidden input `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let at = html
-        .find(&format!("name=\"{name}\""))
-        .unwrap_or_else(|| panic!("no input {name} in:\n{html}"));
-    let rest = &html[at..];
-    let v = rest.find("value=\"").expect("value") + 7;
-    rest[v..v + rest[v..].find('"').expect("quote")].to_string()
 }
 
 /// GET the mailed link (shows, changes nothing), then POST the decision to it.

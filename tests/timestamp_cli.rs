@@ -8,9 +8,8 @@ mod common;
 mod tsa;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use common::{letter_pdf, paraf, text};
+use common::{letter_pdf, run, text};
 use tsa::start_tsa;
 
 const SEKRETARIS: &str = "sekretaris@demo.paraf.test";
@@ -33,17 +32,6 @@ fn tool(cmd: &str) -> PathBuf {
         .unwrap_or_else(|| {
             panic!("`{cmd}` not found: run scripts/install-validators and set PARAF_VENV")
         })
-}
-
-fn run(data: &Path, args: &[&str]) -> Output {
-    paraf()
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env_remove("PARAF_TSA_URL")
-        .env_remove("PARAF_TSA_ROOT")
-        .output()
-        .expect("paraf runs")
 }
 
 // The binary runs blocking in the test body while the TSA answers on the runtime's workers.

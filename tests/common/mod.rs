@@ -16,6 +16,18 @@ pub fn paraf() -> Command {
     c
 }
 
+/// Runs one `paraf` command on `data` (no TSA from the environment) and waits for it.
+pub fn run(data: &Path, args: &[&str]) -> std::process::Output {
+    paraf()
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env_remove("PARAF_TSA_URL")
+        .env_remove("PARAF_TSA_ROOT")
+        .output()
+        .expect("paraf runs")
+}
+
 /// A running `paraf serve`; killed on drop so no test leaves a server behind.
 pub struct App {
     pub url: String,
@@ -160,4 +172,46 @@ pub fn letter_pdf(words: &str) -> Vec<u8> {
         .as_bytes(),
     );
     out
+}
+
+/// A browser-like session: signed in through the login form, cookies kept.
+pub async fn web_session(app: &App, login: &str) -> reqwest::Client {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let page = c
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("html");
+    let csrf = hidden(&page, "csrf");
+    let r = c
+        .post(format!("{}/login", app.url))
+        .form(&[
+            ("login", login),
+            ("password", DEMO_PASSWORD),
+            ("csrf", &csrf),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 303, "web login of {login}");
+    c
+}
+
+/// The value of the hidden input `name` in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no input {name} in:\n{html}"));
+    let rest = &html[at..];
+    let v = rest.find("value=\"").expect("value") + 7;
+    rest[v..v + rest[v..].find('"').expect("quote")].to_string()
 }

@@ -108,6 +108,8 @@ pub struct DocTexts {
     pub signed_at: &'static str,
     pub problems: &'static str,
     pub changed_after: &'static str,
+    pub change_allowed: &'static str,
+    pub change_refused: &'static str,
     pub public_title: &'static str,
     pub status: &'static str,
     pub status_registered: &'static str,
@@ -186,6 +188,8 @@ pub const DOC_ID: DocTexts = DocTexts {
     signed_at: "Waktu tanda tangan",
     problems: "Masalah",
     changed_after: "diubah setelah ditandatangani",
+    change_allowed: "Diizinkan",
+    change_refused: "Tidak diizinkan",
     public_title: "Verifikasi dokumen",
     status: "Status",
     status_registered: "Terdaftar di arsip",
@@ -264,6 +268,8 @@ pub const DOC_EN: DocTexts = DocTexts {
     signed_at: "Signed at",
     problems: "Problems",
     changed_after: "changed after signing",
+    change_allowed: "Allowed",
+    change_refused: "Not allowed",
     public_title: "Document verification",
     status: "Status",
     status_registered: "Registered in the archive",
@@ -648,9 +654,37 @@ pub struct SignatureCheck {
     pub signature_ok: bool,
     pub trusted: bool,
     pub certificate_valid_at_signing_time: bool,
-    /// `none`, `only_signatures_added` or `content_changed`.
+    /// What later revisions changed, summed up: `none` (the signature covers the whole
+    /// file), `only_signatures_added` (signatures and validation data), `metadata_changed`
+    /// (also document metadata, nothing a reader sees), `form_filled` (fields filled as a
+    /// certification permits) or `content_changed` (not valid).
+    #[schema(example = "only_signatures_added")]
     pub modification: String,
+    /// Each change a later revision made, and whether this signature's policy allows it.
+    pub changes: Vec<ChangeView>,
     pub problems: Vec<String>,
+}
+
+/// One change made after a signature.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangeView {
+    /// The revision that made it (1 = the original file).
+    pub revision: usize,
+    /// Allowed after this signature (new signatures, validation data, metadata).
+    pub allowed: bool,
+    /// What changed and which objects, in the request's language.
+    pub description: String,
+}
+
+fn change_views(changes: &[paraf_pdf::Change], lang: Lang) -> Vec<ChangeView> {
+    changes
+        .iter()
+        .map(|c| ChangeView {
+            revision: c.revision,
+            allowed: c.allowed,
+            description: c.text().get(lang == Lang::En).to_owned(),
+        })
+        .collect()
 }
 
 /// The archived document with exactly the verified bytes.
@@ -698,12 +732,8 @@ fn report_view(r: &Report, archived: Option<&ArchivedDocument>, lang: Lang) -> V
                 signature_ok: s.signature_ok,
                 trusted: s.trusted,
                 certificate_valid_at_signing_time: s.certificate_valid_at_signing_time,
-                modification: match &s.modification {
-                    Modification::None => "none",
-                    Modification::OnlySignaturesAdded => "only_signatures_added",
-                    Modification::ContentChanged(_) => "content_changed",
-                }
-                .into(),
+                modification: s.modification.as_str().into(),
+                changes: change_views(&s.changes, lang),
                 problems: s.problems.clone(),
             })
             .collect(),
@@ -1530,6 +1560,8 @@ pub struct CheckRow {
     pub at: String,
     pub valid: bool,
     pub changed: bool,
+    /// What later revisions changed, allowed or not.
+    pub changes: Vec<ChangeView>,
     pub problems: String,
 }
 
@@ -1650,7 +1682,8 @@ async fn verify_submit(State(state): State<AppState>, page: Page, req: Request) 
                     nip: s.signer_nip.clone().unwrap_or_else(|| "-".into()),
                     at: s.signing_time.map(waktu_wib).unwrap_or_else(|| "-".into()),
                     valid: s.is_valid(),
-                    changed: matches!(s.modification, Modification::ContentChanged(_)),
+                    changed: s.modification == Modification::ContentChanged,
+                    changes: change_views(&s.changes, lang),
                     problems: s.problems.join("; "),
                 })
                 .collect();

@@ -369,7 +369,7 @@ pub fn verify_p256(cert: &Certificate, msg: &[u8], sig: &[u8]) -> Result<bool, C
 }
 
 /// The DER TLV at the start of `bytes` (a definite-length SEQUENCE), without padding.
-fn der_prefix(bytes: &[u8]) -> Option<&[u8]> {
+pub(crate) fn der_prefix(bytes: &[u8]) -> Option<&[u8]> {
     if bytes.first() != Some(&0x30) {
         return None;
     }

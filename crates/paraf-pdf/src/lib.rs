@@ -85,6 +85,7 @@
 
 pub mod cms;
 pub mod font;
+pub mod incremental;
 pub mod pdf;
 pub mod render;
 pub mod sign;
@@ -98,4 +99,6 @@ pub use sign::{
     SignError, SignOptions,
 };
 pub use stamp::Stamp;
-pub use verify::{verify, Modification, Report, SignatureReport, TimestampReport, VerifyError};
+pub use verify::{
+    verify, Change, ChangeKind, Modification, Report, SignatureReport, TimestampReport, VerifyError,
+};

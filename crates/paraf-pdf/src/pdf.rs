@@ -1049,7 +1049,7 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
 }
 
 /// Serialises an object back to PDF syntax (strings as hex: no escaping to get wrong).
-pub(crate) fn write_object(out: &mut Vec<u8>, obj: &Object) {
+pub fn write_object(out: &mut Vec<u8>, obj: &Object) {
     match obj {
         Object::Null => out.extend_from_slice(b"null"),
         Object::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -1092,7 +1092,7 @@ pub(crate) fn write_object(out: &mut Vec<u8>, obj: &Object) {
     }
 }
 
-pub(crate) fn write_name(out: &mut Vec<u8>, n: &[u8]) {
+pub fn write_name(out: &mut Vec<u8>, n: &[u8]) {
     out.push(b'/');
     for &c in n {
         if c <= b' ' || c >= 0x7f || is_delim(c) || c == b'#' {
@@ -1103,7 +1103,7 @@ pub(crate) fn write_name(out: &mut Vec<u8>, n: &[u8]) {
     }
 }
 
-pub(crate) fn write_dict(out: &mut Vec<u8>, d: &Dict) {
+pub fn write_dict(out: &mut Vec<u8>, d: &Dict) {
     out.extend_from_slice(b"<<");
     for (k, v) in d {
         write_name(out, k);

@@ -212,7 +212,13 @@ pub fn pdfsig(ca: &Ca, file: &str) -> (Vec<(bool, bool)>, String) {
     let o = run("pdfsig", &["-nssdir", &db, file]);
     // pdfsig exits 0 even on a digest mismatch: the verdict is in the text.
     let mut sigs = Vec::new();
-    for block in o.text.split("Signature #").skip(1) {
+    // Empty signature fields are listed too, as "not signed": they are no signatures.
+    for block in o
+        .text
+        .split("Signature #")
+        .skip(1)
+        .filter(|b| !b.contains("The signature form field is not signed."))
+    {
         sigs.push((
             block.contains("Signature Validation: Signature is Valid."),
             block.contains("Certificate Validation: Certificate is Trusted."),
@@ -228,10 +234,17 @@ pub fn pyhanko(ca: &Ca, file: &str) -> (Vec<String>, String) {
         "pyhanko",
         &["sign", "validate", "--trust", &pem, "--trust-replace", file],
     );
+    // `FIELD:CERTHASH:INTACT:…` or `FIELD:CERTHASH:INVALID`; warnings are other lines.
     let lines = o
         .text
         .lines()
-        .filter(|l| l.matches(':').count() >= 2 && !l.starts_with(' '))
+        .filter(|l| {
+            let parts: Vec<&str> = l.splitn(3, ':').collect();
+            matches!(parts.as_slice(), [_, hash, rest]
+                if !hash.is_empty()
+                    && hash.bytes().all(|c| c.is_ascii_hexdigit())
+                    && (rest.starts_with("INTACT:") || *rest == "INVALID"))
+        })
         .map(str::to_owned)
         .collect();
     (lines, o.text)
@@ -239,4 +252,42 @@ pub fn pyhanko(ca: &Ca, file: &str) -> (Vec<String>, String) {
 
 pub fn qpdf_check(file: &str) -> Output {
     run("qpdf", &["--check", file])
+}
+
+/// Signs `pdf` with pyHanko (PAdES) as the CA's signer `key_id`, in the field `field`
+/// (pyHanko's `--field` syntax); `extra` goes before the key source (e.g. `--certify`).
+pub fn pyhanko_addsig(ca: &Ca, pdf: &[u8], key_id: &str, field: &str, extra: &[&str]) -> Vec<u8> {
+    let dir = ca.dir.path();
+    let tag = field.replace(['/', ','], "-");
+    let input = write(dir, &format!("pyhanko-in-{tag}.pdf"), pdf);
+    let output = dir
+        .join(format!("pyhanko-out-{tag}.pdf"))
+        .display()
+        .to_string();
+    let key = dir
+        .join(format!("keys/{key_id}/key.pem"))
+        .display()
+        .to_string();
+    let cert = dir
+        .join(format!("keys/{key_id}/cert.pem"))
+        .display()
+        .to_string();
+    let root = ca.root_pem.display().to_string();
+    let mut args = vec!["sign", "addsig", "--field", field, "--use-pades"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[
+        "pemder",
+        "--key",
+        &key,
+        "--cert",
+        &cert,
+        "--chain",
+        &root,
+        "--no-pass",
+        &input,
+        &output,
+    ]);
+    let o = run("pyhanko", &args);
+    assert!(o.ok, "pyhanko addsig: {}", o.text);
+    std::fs::read(&output).expect("pyHanko's output")
 }

@@ -1,8 +1,10 @@
 //! paraf's own signature verification: ByteRange coverage, message digest, ECDSA
 //! signature over the signed attributes, chain to a trusted root, signer identity,
-//! signing time, and what later revisions changed.
+//! signing time, and what later revisions changed (judged by the policy in [`diff`]).
 
-use std::collections::HashSet;
+mod diff;
+
+pub use diff::{Change, ChangeKind, Level, Role, Touch};
 
 use der::{Decode, Encode};
 use sha2::{Digest, Sha256};
@@ -19,15 +21,35 @@ pub enum VerifyError {
     Pdf(#[from] PdfError),
 }
 
-/// What changed after a signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What changed after a signature, summed up; [`SignatureReport::changes`] lists each
+/// change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Modification {
     /// The signature covers the whole file.
     None,
-    /// Later revisions only added signatures, form fields or annotations.
+    /// Later revisions only added signatures (with their fields and appearances) and
+    /// validation data.
     OnlySignaturesAdded,
-    /// Later revisions changed content; the strings say which objects and how.
-    ContentChanged(Vec<String>),
+    /// As above, and document metadata changed: nothing a reader sees.
+    MetadataChanged,
+    /// Existing form fields were filled in, as a certification signature permits.
+    FormFilled,
+    /// Later revisions changed what the document shows or says: not valid.
+    ContentChanged,
+}
+
+impl Modification {
+    /// The stable name used in the API: `none`, `only_signatures_added`,
+    /// `metadata_changed`, `form_filled` or `content_changed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Modification::None => "none",
+            Modification::OnlySignaturesAdded => "only_signatures_added",
+            Modification::MetadataChanged => "metadata_changed",
+            Modification::FormFilled => "form_filled",
+            Modification::ContentChanged => "content_changed",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +71,9 @@ pub struct SignatureReport {
     pub digest_ok: bool,
     /// The ECDSA signature over the signed attributes verifies with the signer's key.
     pub signature_ok: bool,
+    /// `/Contents` holds the signature and zero padding only (nothing hidden in the
+    /// unsigned hole).
+    pub contents_clean: bool,
     /// signingCertificateV2 binds the signer's certificate.
     pub signing_certificate_v2: bool,
     /// The chain leads to one of the given trust roots.
@@ -56,6 +81,8 @@ pub struct SignatureReport {
     /// The signing certificate was valid at `/M`.
     pub certificate_valid_at_signing_time: bool,
     pub modification: Modification,
+    /// Every change later revisions made, each judged against this signature's policy.
+    pub changes: Vec<Change>,
     /// The RFC 3161 signature time-stamp, when the signature carries one (PAdES B-T).
     pub timestamp: Option<TimestampReport>,
     /// Human-readable reasons for every failed check.
@@ -92,8 +119,9 @@ impl SignatureReport {
         self.byte_range_ok
             && self.digest_ok
             && self.signature_ok
+            && self.contents_clean
             && self.trusted
-            && !matches!(self.modification, Modification::ContentChanged(_))
+            && self.modification != Modification::ContentChanged
             && self
                 .timestamp
                 .as_ref()
@@ -118,8 +146,6 @@ impl Report {
     }
 }
 
-const MAX_FIELDS: usize = 10_000;
-
 /// Verifies every signature in `pdf` against the DER `trust_roots`.
 pub fn verify(pdf: &[u8], trust_roots: &[Vec<u8>]) -> Result<Report, VerifyError> {
     let doc = Document::parse(pdf)?;
@@ -128,23 +154,212 @@ pub fn verify(pdf: &[u8], trust_roots: &[Vec<u8>]) -> Result<Report, VerifyError
         .iter()
         .filter_map(|d| Certificate::from_der(d).ok())
         .collect();
-    let mut signatures = Vec::new();
-    for (name, sig_ref) in signature_fields(&doc)? {
-        signatures.push(check_signature(
-            &doc,
-            pdf,
-            &eofs,
-            &roots,
-            trust_roots,
-            name,
-            sig_ref,
-        ));
+    let mut checked = Vec::new();
+    for field in signature_fields(&doc)? {
+        let (report, signed_end) = check_signature(&doc, pdf, &eofs, &roots, trust_roots, &field);
+        // The revision this signature covers, as an index into `eofs`.
+        let revision = signed_end.and_then(|e| eofs.iter().position(|x| *x == e));
+        checked.push((report, revision, field));
     }
+    let first = checked.iter().filter_map(|(_, r, _)| *r).min();
+    let history = first.map(|f| history(pdf, &eofs, f)).unwrap_or_default();
+    let certification = certification(&doc, &checked);
+    let signatures = checked
+        .into_iter()
+        .map(|(mut report, revision, field)| {
+            judge(
+                &mut report,
+                revision,
+                &history,
+                certification,
+                field.lock.as_ref(),
+            );
+            report
+        })
+        .collect();
     Ok(Report {
         sha256: hex::encode(Sha256::digest(pdf)),
         revisions: eofs.len(),
         signatures,
     })
+}
+
+/// The changes each revision made to the one before, by revision index (revision
+/// `i + 1` ends at `eofs[i]`), from the revision after `from` on; bytes after the last
+/// revision come last, under index `eofs.len()`.
+fn history(pdf: &[u8], eofs: &[usize], from: usize) -> Vec<Vec<Change>> {
+    let mut out = vec![Vec::new(); eofs.len() + 1];
+    let unreadable = |revision: usize, e: &PdfError| Change {
+        revision,
+        kind: ChangeKind::Unreadable {
+            reason: e.to_string(),
+        },
+        objects: Vec::new(),
+        allowed: false,
+    };
+    let mut prev = diff::State::read(&pdf[..eofs[from]]);
+    for (j, end) in eofs.iter().enumerate().skip(from + 1) {
+        let cur = diff::State::read(&pdf[..*end]);
+        out[j] = match (&prev, &cur) {
+            (Ok(a), Ok(b)) => diff::diff(a, b, j + 1),
+            (_, Err(e)) | (Err(e), _) => vec![unreadable(j + 1, e)],
+        };
+        prev = cur;
+    }
+    let last = eofs.last().copied().unwrap_or(0);
+    let tail = &pdf[last..];
+    if !tail.iter().all(|c| crate::pdf::is_white(*c)) {
+        out[eofs.len()] = vec![Change {
+            revision: eofs.len() + 1,
+            kind: ChangeKind::DataAfterLastRevision { bytes: tail.len() },
+            objects: Vec::new(),
+            allowed: false,
+        }];
+    }
+    out
+}
+
+/// The DocMDP permission of the document's certification signature (`/Perms
+/// /DocMDP`), and the revision it covers: it governs every later revision.
+fn certification(
+    doc: &Document,
+    checked: &[(SignatureReport, Option<usize>, SigField)],
+) -> Option<(u8, usize)> {
+    let catalog = doc.catalog().ok()?;
+    let perms = doc.dict_get(&catalog, b"Perms").ok()??;
+    let sig_ref = perms.as_dict()?.get(b"DocMDP".as_slice())?.as_ref()?;
+    let (_, revision, field) = checked.iter().find(|(_, _, f)| f.sig_ref == sig_ref)?;
+    let Object::Dict(sig) = doc.get(field.sig_ref).ok()? else {
+        return None;
+    };
+    let p = match doc.dict_get(&sig, b"Reference").ok()? {
+        Some(Object::Array(refs)) => refs.iter().find_map(|r| {
+            let Ok(Object::Dict(r)) = doc.resolve(r) else {
+                return None;
+            };
+            if r.get(b"TransformMethod".as_slice())
+                .and_then(Object::as_name)
+                != Some(b"DocMDP")
+            {
+                return None;
+            }
+            let params = doc.dict_get(&r, b"TransformParams").ok().flatten();
+            Some(
+                params
+                    .as_ref()
+                    .and_then(Object::as_dict)
+                    .and_then(|p| p.get(b"P".as_slice()))
+                    .and_then(Object::as_int)
+                    .and_then(|p| u8::try_from(p).ok())
+                    .unwrap_or(2),
+            )
+        }),
+        _ => None,
+    }?;
+    Some((p, (*revision)?))
+}
+
+/// Judges the changes after the signature's revision and sums them up.
+fn judge(
+    r: &mut SignatureReport,
+    revision: Option<usize>,
+    history: &[Vec<Change>],
+    certification: Option<(u8, usize)>,
+    lock: Option<&FieldLock>,
+) {
+    let Some(k) = revision else {
+        r.modification = Modification::ContentChanged;
+        r.problems
+            .push("the signed revision is not a revision of this file".into());
+        return;
+    };
+    let later = history.get(k + 1..).unwrap_or_default();
+    if later.iter().all(Vec::is_empty) && k + 1 == history.len().saturating_sub(1) {
+        r.modification = Modification::None;
+        return;
+    }
+    let mut level = Level::Signatures;
+    for change in later.iter().flatten() {
+        let mut change = change.clone();
+        // DocMDP governs revisions after the certification signature's own.
+        let mdp = certification
+            .filter(|(_, c)| change.revision > c + 1)
+            .map(|(p, _)| p);
+        change.allowed = allowed(&change.kind, mdp, lock);
+        level = level.max(if change.allowed {
+            change.kind.level()
+        } else {
+            Level::Content
+        });
+        r.changes.push(change);
+    }
+    r.modification = match level {
+        Level::Signatures => Modification::OnlySignaturesAdded,
+        Level::Metadata => Modification::MetadataChanged,
+        Level::FormFilling => Modification::FormFilled,
+        Level::Content => Modification::ContentChanged,
+    };
+    let refused = r.changes.iter().filter(|c| !c.allowed).count();
+    if refused > 0 {
+        r.problems.push(format!(
+            "changed after signing: {refused} change(s) the policy does not allow"
+        ));
+    }
+}
+
+/// The policy: signatures and validation data (unless DocMDP P=1 forbids new
+/// signatures), metadata always, form filling only where a certification permits it
+/// (P=2 or 3) and this signature did not lock the field; content never.
+fn allowed(kind: &ChangeKind, mdp: Option<u8>, lock: Option<&FieldLock>) -> bool {
+    match kind.level() {
+        Level::Signatures => mdp != Some(1) || *kind == ChangeKind::ValidationDataAdded,
+        Level::Metadata => true,
+        Level::FormFilling => {
+            matches!(mdp, Some(2 | 3))
+                && match kind {
+                    ChangeKind::FormFilled { field } => !lock.is_some_and(|l| l.locks(field)),
+                    _ => true,
+                }
+        }
+        Level::Content => false,
+    }
+}
+
+/// A signature field's `/Lock`: the fields its signature locks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FieldLock {
+    All,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl FieldLock {
+    fn read(doc: &Document, d: &Dict) -> Option<FieldLock> {
+        let Ok(Some(Object::Dict(l))) = doc.dict_get(d, b"Lock") else {
+            return None;
+        };
+        let fields = || match doc.dict_get(&l, b"Fields") {
+            Ok(Some(Object::Array(a))) => a
+                .iter()
+                .filter_map(Object::as_str)
+                .map(decode_text)
+                .collect(),
+            _ => Vec::new(),
+        };
+        match l.get(b"Action".as_slice()).and_then(Object::as_name) {
+            Some(b"Include") => Some(FieldLock::Include(fields())),
+            Some(b"Exclude") => Some(FieldLock::Exclude(fields())),
+            _ => Some(FieldLock::All),
+        }
+    }
+
+    fn locks(&self, field: &str) -> bool {
+        match self {
+            FieldLock::All => true,
+            FieldLock::Include(f) => f.iter().any(|n| n == field),
+            FieldLock::Exclude(f) => !f.iter().any(|n| n == field),
+        }
+    }
 }
 
 /// Ends of revisions: after each `%%EOF` that closes a `startxref` section, and its
@@ -188,76 +403,48 @@ fn closes_startxref(before: &[u8]) -> bool {
         .ends_with(b"startxref")
 }
 
-/// (field name, reference to its signature dictionary) for every signed `/Sig` field.
-fn signature_fields(doc: &Document) -> Result<Vec<(String, ObjRef)>, PdfError> {
+/// A signed `/Sig` field.
+struct SigField {
+    name: String,
+    /// Its value: the signature dictionary.
+    sig_ref: ObjRef,
+    lock: Option<FieldLock>,
+}
+
+/// Every signed `/Sig` field, in field order.
+fn signature_fields(doc: &Document) -> Result<Vec<SigField>, PdfError> {
     let catalog = doc.catalog()?;
     let Some(Object::Dict(acroform)) = doc.dict_get(&catalog, b"AcroForm")? else {
         return Ok(Vec::new());
     };
-    let Some(Object::Array(fields)) = doc.dict_get(&acroform, b"Fields")? else {
-        return Ok(Vec::new());
-    };
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    // (field, inherited FT, parent name, depth)
-    let mut stack: Vec<(Object, Option<Vec<u8>>, String, usize)> = fields
+    Ok(diff::form_fields(doc, &acroform)
         .into_iter()
-        .rev()
-        .map(|f| (f, None, String::new(), 0))
-        .collect();
-    while let Some((f, ft, parent, depth)) = stack.pop() {
-        if depth > 32 || seen.len() > MAX_FIELDS {
-            break;
-        }
-        if let Object::Ref(r) = f {
-            if !seen.insert(r) {
-                continue;
-            }
-        }
-        let Ok(Object::Dict(d)) = doc.resolve(&f) else {
-            continue;
-        };
-        let ft = d
-            .get(b"FT".as_slice())
-            .and_then(Object::as_name)
-            .map(<[u8]>::to_vec)
-            .or(ft);
-        let own = d
-            .get(b"T".as_slice())
-            .and_then(Object::as_str)
-            .map(decode_text)
-            .unwrap_or_default();
-        let full = match (parent.is_empty(), own.is_empty()) {
-            (true, _) => own,
-            (false, true) => parent.clone(),
-            (false, false) => format!("{parent}.{own}"),
-        };
-        if ft.as_deref() == Some(b"Sig") {
-            if let Some(v) = d.get(b"V".as_slice()).and_then(Object::as_ref) {
-                out.push((full.clone(), v));
-            }
-        }
-        if let Some(Object::Array(kids)) = doc.dict_get(&d, b"Kids").ok().flatten() {
-            for k in kids.into_iter().rev() {
-                stack.push((k, ft.clone(), full.clone(), depth + 1));
-            }
-        }
-    }
-    Ok(out)
+        .filter(|(_, f)| f.ft.as_deref() == Some(b"Sig"))
+        .filter_map(|(_, f)| {
+            let sig_ref = f.dict.get(b"V".as_slice()).and_then(Object::as_ref)?;
+            let lock = FieldLock::read(doc, &f.dict);
+            Some(SigField {
+                name: f.name,
+                sig_ref,
+                lock,
+            })
+        })
+        .collect())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Checks one signature; returns its report (without the judgement of later changes)
+/// and the end of the revision it covers, when its ByteRange is sound.
 fn check_signature(
     doc: &Document,
     pdf: &[u8],
     eofs: &[usize],
     roots: &[Certificate],
     root_ders: &[Vec<u8>],
-    field_name: String,
-    sig_ref: ObjRef,
-) -> SignatureReport {
+    field: &SigField,
+) -> (SignatureReport, Option<usize>) {
+    let sig_ref = field.sig_ref;
     let mut r = SignatureReport {
-        field_name,
+        field_name: field.name.clone(),
         signer_name: None,
         signer_nip: None,
         signing_time: None,
@@ -266,23 +453,25 @@ fn check_signature(
         byte_range_ok: false,
         digest_ok: false,
         signature_ok: false,
+        contents_clean: false,
         signing_certificate_v2: false,
         trusted: false,
         certificate_valid_at_signing_time: false,
-        modification: Modification::ContentChanged(vec!["not checked".into()]),
+        modification: Modification::ContentChanged,
+        changes: Vec::new(),
         timestamp: None,
         problems: Vec::new(),
     };
     let Some(XrefEntry::Offset(off, _)) = doc.xref.get(&sig_ref.num).copied() else {
         r.problems
             .push("signature dictionary is not a plain object".into());
-        return r;
+        return (r, None);
     };
     let sig = match doc.get(sig_ref) {
         Ok(Object::Dict(d)) => d,
         _ => {
             r.problems.push("signature dictionary unreadable".into());
-            return r;
+            return (r, None);
         }
     };
     r.sub_filter = sig
@@ -339,6 +528,14 @@ fn check_signature(
         _ => None,
     };
 
+    // The hole holds the DER signature and zero padding: anything else there is data
+    // that no signature covers.
+    r.contents_clean =
+        cms::der_prefix(contents).is_some_and(|der| contents[der.len()..].iter().all(|b| *b == 0));
+    if !r.contents_clean {
+        r.problems
+            .push("/Contents holds data besides the signature".into());
+    }
     match cms::check(contents) {
         Err(e) => r.problems.push(format!("CMS: {e}")),
         Ok(c) => {
@@ -385,104 +582,7 @@ fn check_signature(
         }
     }
 
-    r.modification = match signed_end {
-        None => Modification::ContentChanged(vec!["signed revision unknown".into()]),
-        Some(e) if pdf[e..].iter().all(|c| crate::pdf::is_white(*c)) => Modification::None,
-        Some(e) => match changes_after(doc, pdf, e) {
-            Ok(changes) if changes.is_empty() => Modification::OnlySignaturesAdded,
-            Ok(changes) => Modification::ContentChanged(changes),
-            Err(err) => Modification::ContentChanged(vec![format!("cannot compare: {err}")]),
-        },
-    };
-    if let Modification::ContentChanged(why) = &r.modification {
-        r.problems
-            .push(format!("content changed after signing: {}", why.join("; ")));
-    }
-    r
-}
-
-/// The objects later revisions changed in ways other than adding signatures, fields
-/// and annotations. New objects are harmless by themselves: they matter only when a
-/// changed object refers to them, and that change is what we judge.
-fn changes_after(doc: &Document, pdf: &[u8], end: usize) -> Result<Vec<String>, PdfError> {
-    let old = Document::parse(&pdf[..end])?;
-    let old_acroform = old
-        .catalog()?
-        .get(b"AcroForm".as_slice())
-        .and_then(Object::as_ref);
-    let mut changes = Vec::new();
-    let mut nums: Vec<_> = doc.xref.keys().copied().collect();
-    nums.sort_unstable();
-    for num in nums {
-        let new_entry = doc.xref.get(&num).copied();
-        let old_entry = old.xref.get(&num).copied();
-        if new_entry == old_entry {
-            continue;
-        }
-        let Some(old_entry) = old_entry.filter(|e| *e != XrefEntry::Free) else {
-            continue; // a new object
-        };
-        let gen = match old_entry {
-            XrefEntry::Offset(_, g) => g,
-            _ => 0,
-        };
-        let r = ObjRef { num, gen };
-        let (before, after) = (old.get(r)?, doc.get(r)?);
-        if before == after {
-            continue;
-        }
-        if !allowed_change(&before, &after, Some(r) == old_acroform) {
-            changes.push(format!("object {num} changed"));
-        }
-    }
-    Ok(changes)
-}
-
-fn without(d: &Dict, keys: &[&[u8]]) -> Dict {
-    let mut d = d.clone();
-    for k in keys {
-        d.remove(*k);
-    }
-    d
-}
-
-fn allowed_change(before: &Object, after: &Object, is_acroform: bool) -> bool {
-    match (before, after) {
-        // /Annots or /Fields arrays: only additions.
-        (Object::Array(a), Object::Array(b)) => a.iter().all(|o| b.contains(o)),
-        (Object::Dict(a), Object::Dict(b)) => {
-            let ty = a.get(b"Type".as_slice()).and_then(Object::as_name);
-            if is_acroform {
-                return without(a, &[b"Fields", b"SigFlags", b"DR"])
-                    == without(b, &[b"Fields", b"SigFlags", b"DR"]);
-            }
-            match ty {
-                Some(b"Catalog") => {
-                    without(a, &[b"AcroForm", b"DSS", b"Perms"])
-                        == without(b, &[b"AcroForm", b"DSS", b"Perms"])
-                }
-                Some(b"Page") => without(a, &[b"Annots"]) == without(b, &[b"Annots"]),
-                _ => {
-                    // An empty signature field being signed.
-                    let sig_field = a.get(b"FT".as_slice()).and_then(Object::as_name)
-                        == Some(b"Sig")
-                        && !a.contains_key(b"V".as_slice());
-                    sig_field
-                        && without(a, &[b"V", b"AP", b"F"]) == without(b, &[b"V", b"AP", b"F"])
-                }
-            }
-        }
-        // Cross-reference and object streams are containers, judged by what they hold.
-        (_, Object::Stream(d, _))
-            if matches!(
-                d.get(b"Type".as_slice()).and_then(Object::as_name),
-                Some(b"XRef" | b"ObjStm")
-            ) =>
-        {
-            true
-        }
-        _ => false,
-    }
+    (r, signed_end)
 }
 
 /// Checks a signature time-stamp token over `signature_value`; problems go to `problems`.
@@ -637,6 +737,62 @@ pub(crate) fn parse_pdf_date(s: &[u8]) -> Option<OffsetDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_policy_allows_signatures_and_metadata_and_form_filling_only_where_certified() {
+        let sig = ChangeKind::SignatureAdded { field: "A".into() };
+        let dss = ChangeKind::ValidationDataAdded;
+        let meta = ChangeKind::MetadataChanged {
+            part: "Info".into(),
+        };
+        let fill = ChangeKind::FormFilled {
+            field: "jumlah".into(),
+        };
+        let annot = ChangeKind::AnnotationAdded {
+            page: 1,
+            subtype: "FreeText".into(),
+        };
+        // An approval signature only: signatures, validation data, metadata.
+        for (kind, ok) in [
+            (&sig, true),
+            (&dss, true),
+            (&meta, true),
+            (&fill, false),
+            (&annot, false),
+        ] {
+            assert_eq!(allowed(kind, None, None), ok, "{kind:?}");
+        }
+        // Certified with P=1: no new signatures, validation data still.
+        assert!(!allowed(&sig, Some(1), None));
+        assert!(allowed(&dss, Some(1), None));
+        assert!(!allowed(&fill, Some(1), None));
+        // P=2 and P=3: form filling, unless this signature locked the field; never
+        // annotations.
+        assert!(allowed(&fill, Some(2), None));
+        assert!(allowed(&fill, Some(3), None));
+        assert!(!allowed(&annot, Some(3), None));
+        assert!(!allowed(&fill, Some(2), Some(&FieldLock::All)));
+        assert!(!allowed(
+            &fill,
+            Some(2),
+            Some(&FieldLock::Include(vec!["jumlah".into()]))
+        ));
+        assert!(allowed(
+            &fill,
+            Some(2),
+            Some(&FieldLock::Include(vec!["lain".into()]))
+        ));
+        assert!(allowed(
+            &fill,
+            Some(2),
+            Some(&FieldLock::Exclude(vec!["jumlah".into()]))
+        ));
+        assert!(!allowed(
+            &fill,
+            Some(2),
+            Some(&FieldLock::Exclude(vec!["lain".into()]))
+        ));
+    }
 
     #[test]
     fn pdf_dates_with_wib_offset_are_read() {
