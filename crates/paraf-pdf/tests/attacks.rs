@@ -649,6 +649,41 @@ async fn attacks(ca: &Ca) -> Vec<Case> {
         }),
     );
     add(
+        "visible-stamp-of-a-signature-that-does-not-verify",
+        "signature \"Pengesahan\" added, but that signature does not verify",
+        revise(&signed, |doc, up, _| {
+            let ap = forged_appearance(up, r(5));
+            let sig = up.alloc();
+            up.write(
+                sig,
+                &Object::Dict(dict(&[
+                    ("Type", name("Sig")),
+                    ("Filter", name("Adobe.PPKLite")),
+                    ("SubFilter", name("ETSI.CAdES.detached")),
+                    ("ByteRange", Object::Array(vec![Object::Int(0); 4])),
+                    ("Contents", Object::Str(vec![0; 64])),
+                ])),
+            );
+            let page = first_page(doc);
+            add_annotation(
+                up,
+                doc,
+                covering(
+                    "Widget",
+                    ap,
+                    &[
+                        ("FT", name("Sig")),
+                        ("T", text("Pengesahan")),
+                        ("V", Object::Ref(sig)),
+                        ("F", Object::Int(132)),
+                        ("P", Object::Ref(page)),
+                    ],
+                ),
+                true,
+            );
+        }),
+    );
+    add(
         "catalog-openaction-javascript",
         "catalog entry /OpenAction changed",
         revise(&signed, |doc, up, _| {

@@ -139,6 +139,11 @@ pub enum ChangeKind {
     SignatureReused {
         field: String,
     },
+    /// A new signature that does not verify (its bytes, digest or value are wrong):
+    /// whatever its appearance shows was put there by nobody who signed.
+    BrokenSignatureAdded {
+        field: String,
+    },
     /// A new unsigned signature field with a visible appearance on page N.
     VisibleUnsignedSignatureField {
         field: String,
@@ -298,6 +303,10 @@ fn describe(kind: &ChangeKind) -> Text {
         ChangeKind::SignatureReused { field } => text!(
             "kolom tanda tangan baru \"{field}\" memakai ulang tanda tangan yang sudah ada",
             "new signature field \"{field}\" reuses an existing signature"
+        ),
+        ChangeKind::BrokenSignatureAdded { field } => text!(
+            "tanda tangan \"{field}\" ditambahkan, tetapi tanda tangan itu tidak utuh",
+            "signature \"{field}\" added, but that signature does not verify"
         ),
         ChangeKind::VisibleUnsignedSignatureField { field, page } => text!(
             "kolom tanda tangan \"{field}\" tanpa tanda tangan, tetapi dengan tampilan yang terlihat di halaman {page}, ditambahkan",

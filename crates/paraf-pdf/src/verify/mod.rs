@@ -164,16 +164,23 @@ pub fn verify(pdf: &[u8], trust_roots: &[Vec<u8>]) -> Result<Report, VerifyError
     let first = checked.iter().filter_map(|(_, r, _)| *r).min();
     let history = first.map(|f| history(pdf, &eofs, f)).unwrap_or_default();
     let certification = certification(&doc, &checked);
+    // A signature added later is allowed only when it verifies: a broken one vouches
+    // for nothing its appearance shows.
+    let intact: Vec<String> = checked
+        .iter()
+        .filter(|(r, _, _)| r.byte_range_ok && r.digest_ok && r.signature_ok && r.contents_clean)
+        .map(|(_, _, f)| f.name.clone())
+        .collect();
     let signatures = checked
         .into_iter()
         .map(|(mut report, revision, field)| {
-            judge(
-                &mut report,
-                revision,
-                &history,
+            let context = Context {
+                history: &history,
                 certification,
-                field.lock.as_ref(),
-            );
+                lock: field.lock.as_ref(),
+                intact: &intact,
+            };
+            judge(&mut report, revision, &context);
             report
         })
         .collect();
@@ -259,14 +266,21 @@ fn certification(
     Some((p, (*revision)?))
 }
 
-/// Judges the changes after the signature's revision and sums them up.
-fn judge(
-    r: &mut SignatureReport,
-    revision: Option<usize>,
-    history: &[Vec<Change>],
+/// What the judgement of one signature's later changes depends on.
+struct Context<'a> {
+    /// The changes of each revision (see [`history`]).
+    history: &'a [Vec<Change>],
+    /// DocMDP permission and the revision of the certification signature.
     certification: Option<(u8, usize)>,
-    lock: Option<&FieldLock>,
-) {
+    /// The fields this signature locks.
+    lock: Option<&'a FieldLock>,
+    /// Names of the signature fields whose signature verifies.
+    intact: &'a [String],
+}
+
+/// Judges the changes after the signature's revision and sums them up.
+fn judge(r: &mut SignatureReport, revision: Option<usize>, cx: &Context) {
+    let history = cx.history;
     let Some(k) = revision else {
         r.modification = Modification::ContentChanged;
         r.problems
@@ -281,11 +295,19 @@ fn judge(
     let mut level = Level::Signatures;
     for change in later.iter().flatten() {
         let mut change = change.clone();
+        if let ChangeKind::SignatureAdded { field } = &change.kind {
+            if !cx.intact.contains(field) {
+                change.kind = ChangeKind::BrokenSignatureAdded {
+                    field: field.clone(),
+                };
+            }
+        }
         // DocMDP governs revisions after the certification signature's own.
-        let mdp = certification
+        let mdp = cx
+            .certification
             .filter(|(_, c)| change.revision > c + 1)
             .map(|(p, _)| p);
-        change.allowed = allowed(&change.kind, mdp, lock);
+        change.allowed = allowed(&change.kind, mdp, cx.lock);
         level = level.max(if change.allowed {
             change.kind.level()
         } else {
