@@ -48,6 +48,7 @@ fn spt(id: &str, number: &str, title: &str) -> NewArchive {
         id: id.into(),
         doc_type: "spt".into(),
         number: Some(number.into()),
+        series: None,
         title: title.into(),
         classification: "KU.03".into(),
         parties: vec!["Ahmad Fauzi".into()],

@@ -20,7 +20,7 @@ impl Travel {
             return self.resubmit(id, who, workflows).await;
         }
         let requester = self.org.employee(&o.requester_id).await?;
-        let o = modify!(self, id, |o, now| {
+        let o = decide!(self, id, |o, now| {
             if o.status != OrderStatus::Draft {
                 return Err(wrong_status(
                     "hanya draf yang dapat diajukan",
@@ -92,23 +92,30 @@ impl Travel {
             Err(e) => {
                 // Nothing started: give the days and the budget back, back to draft.
                 tracing::warn!(order = %o.id, error = %e, "approval workflow did not start");
-                let _ = self.release(&o.id, OrderStatus::Draft, None).await;
+                let _ = self
+                    .release(&o.id, &[OrderStatus::Submitted], OrderStatus::Draft, None)
+                    .await;
                 Err(e)
             }
         }
     }
 
-    /// Ends an order's hold on days and budget, setting `status` (draft, rejected,
-    /// withdrawn). Idempotent.
+    /// Ends an order's hold on days and budget, moving it from one of `from` to `status`
+    /// (draft, rejected, withdrawn). Idempotent; an order that has meanwhile moved
+    /// elsewhere is 409 "sudah diputuskan".
     pub(super) async fn release(
         &self,
         id: &str,
+        from: &[OrderStatus],
         status: OrderStatus,
         entry: Option<TimelineEntry>,
     ) -> Result<TravelOrder, ServiceError> {
         modify!(self, id, |o, _now| {
             if o.status == status {
                 return Ok(None);
+            }
+            if !from.contains(&o.status) {
+                return Err(ServiceError::already_decided());
             }
             let mut ops = Self::trip_ops(o, false);
             o.held_trips.clear();
@@ -179,7 +186,13 @@ impl Travel {
         });
         match derived {
             OrderStatus::Rejected | OrderStatus::Withdrawn => {
-                self.release(&o.id, derived, entry).await
+                self.release(
+                    &o.id,
+                    &[OrderStatus::Submitted, OrderStatus::Returned],
+                    derived,
+                    entry,
+                )
+                .await
             }
             _ => {
                 modify!(self, &o.id, |o, _now| {
@@ -238,7 +251,7 @@ impl Travel {
             ));
         }
         let task = self.resubmit_task(&o).await?;
-        let o = modify!(self, id, |o, now| {
+        let o = decide!(self, id, |o, now| {
             if o.status != OrderStatus::Returned {
                 return Err(wrong_status(
                     "hanya pengajuan yang dikembalikan yang dapat diajukan kembali",
@@ -289,23 +302,43 @@ impl Travel {
             text: text!("ditarik oleh {}", "withdrawn by {}", who.name),
         };
         match o.status {
-            OrderStatus::Draft => self.release(id, OrderStatus::Withdrawn, Some(entry)).await,
+            OrderStatus::Draft => {
+                self.release(
+                    id,
+                    &[OrderStatus::Draft],
+                    OrderStatus::Withdrawn,
+                    Some(entry),
+                )
+                .await
+            }
             OrderStatus::Returned => {
                 let task = self.resubmit_task(&o).await?;
+                // The order first: of a withdrawal and a resubmission racing, the one that
+                // changes the order decides, and only it answers the workflow.
+                let o = self
+                    .release(
+                        id,
+                        &[OrderStatus::Returned],
+                        OrderStatus::Withdrawn,
+                        Some(entry),
+                    )
+                    .await?;
                 let note = if note.trim().is_empty() {
                     "ditarik oleh pengaju"
                 } else {
                     note
                 };
-                let decided = self
-                    .approvals
-                    .decide(&task.id, who, "withdraw", note)
-                    .await
-                    .map_err(decide_error)?;
-                if let Err(e) = self.approvals.deliver(&decided, workflows).await {
-                    tracing::warn!(order = %o.id, error = %e, "withdrawal recorded, hand-over deferred");
+                match self.approvals.decide(&task.id, who, "withdraw", note).await {
+                    Ok(decided) => {
+                        if let Err(e) = self.approvals.deliver(&decided, workflows).await {
+                            tracing::warn!(order = %o.id, error = %e, "withdrawal recorded, hand-over deferred");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(order = %o.id, error = %e, "order withdrawn; its revision task could not be closed")
+                    }
                 }
-                self.release(id, OrderStatus::Withdrawn, Some(entry)).await
+                Ok(o)
             }
             s => Err(wrong_status(
                 "pengajuan ini tidak dapat ditarik",
@@ -357,8 +390,16 @@ impl Travel {
         sppd: &[String],
     ) -> Result<TravelOrder, ServiceError> {
         let o = modify!(self, id, |o, now| {
-            if o.status == OrderStatus::Approved && o.documents.spt.as_deref() == Some(spt) {
+            if o.documents.spt.as_deref() == Some(spt) {
+                // Recorded by an earlier run of the sign task.
                 return Ok(None);
+            }
+            if o.status != OrderStatus::Submitted {
+                return Err(wrong_status(
+                    "hanya pengajuan dalam persetujuan yang dapat disetujui",
+                    "only an order awaiting approval can be approved",
+                    o.status,
+                ));
             }
             o.status = OrderStatus::Approved;
             o.documents.spt = Some(spt.to_string());
@@ -439,7 +480,8 @@ fn decide_error(e: crate::approvals::DecideError) -> ServiceError {
     match e {
         D::NotFound => ServiceError::NotFound("approval task"),
         D::Forbidden => ServiceError::Forbidden,
-        D::AlreadyDecided(_) | D::Expired(_) => ServiceError::conflict(
+        D::AlreadyDecided(_) => ServiceError::already_decided(),
+        D::Expired(_) => ServiceError::conflict(
             "status",
             text!(
                 "permintaan perbaikan sudah tidak terbuka",

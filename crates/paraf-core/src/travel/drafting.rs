@@ -325,6 +325,7 @@ impl Travel {
             report: Report::default(),
             actual: Vec::new(),
             verifications: Vec::new(),
+            decisions: 0,
             return_note: None,
             travellers_mailed: false,
             timeline: Vec::new(),

@@ -7,10 +7,19 @@
 //! draf ──submit──▶ diajukan ──(chain approves, sign task)──▶ disetujui ──report──▶ laporan diajukan
 //!   ▲                 │  ▲ resubmit                              ▲  return            │ bendahara accepts
 //!   │ edit            ▼  │                                        └──── diverifikasi ◀─┘
-//!   └───────────── dikembalikan        ditolak / ditarik                   │ PPK accepts (kuitansi signed)
+//!   └───────────── dikembalikan        ditolak / ditarik                   │ PPK accepts
+//!                                                                          ▼
+//!                                                      disetujui untuk dibayar (settlement signed)
 //!                                                                          ▼
 //!                                                                        selesai
 //! ```
+//!
+//! Every state change is decided once, like a task: it is taken on the order as it stood
+//! ([`TravelOrder::decisions`] counts the changes) and written conditional on the order's
+//! version; whoever loses a race, or repeats a decision already taken, gets 409 "sudah
+//! diputuskan" and nothing is written. The signing of the documents after the last
+//! approval and after the PPK's acceptance may fail: it is then recorded as a failed sign
+//! step ([`crate::signing`]) shown on the order, retried, and resolved by an admin.
 //!
 //! The approval itself is the generic approval workflow (`workflows/approval.asl.json`)
 //! with a chain derived from the organisation ([`Travel::chain_for`]); its human tasks
@@ -108,11 +117,13 @@ pub enum OrderStatus {
     Approved,
     Reported,
     Verified,
+    /// The PPK approved payment; the settlement documents are being signed.
+    Accepted,
     Completed,
 }
 
 impl OrderStatus {
-    pub const ALL: [OrderStatus; 9] = [
+    pub const ALL: [OrderStatus; 10] = [
         OrderStatus::Draft,
         OrderStatus::Submitted,
         OrderStatus::Returned,
@@ -121,6 +132,7 @@ impl OrderStatus {
         OrderStatus::Approved,
         OrderStatus::Reported,
         OrderStatus::Verified,
+        OrderStatus::Accepted,
         OrderStatus::Completed,
     ];
     pub fn as_str(self) -> &'static str {
@@ -133,6 +145,7 @@ impl OrderStatus {
             OrderStatus::Approved => "approved",
             OrderStatus::Reported => "reported",
             OrderStatus::Verified => "verified",
+            OrderStatus::Accepted => "accepted",
             OrderStatus::Completed => "completed",
         }
     }
@@ -149,6 +162,10 @@ impl OrderStatus {
             OrderStatus::Approved => text!("disetujui", "approved"),
             OrderStatus::Reported => text!("laporan diajukan", "report submitted"),
             OrderStatus::Verified => text!("diverifikasi bendahara", "verified by the treasurer"),
+            OrderStatus::Accepted => text!(
+                "disetujui PPK untuk dibayar; dokumen pembayaran sedang ditandatangani",
+                "approved for payment by the PPK; the payment documents are being signed"
+            ),
             OrderStatus::Completed => text!("selesai", "completed"),
         }
     }
@@ -161,6 +178,7 @@ impl OrderStatus {
                 | OrderStatus::Approved
                 | OrderStatus::Reported
                 | OrderStatus::Verified
+                | OrderStatus::Accepted
                 | OrderStatus::Completed
         )
     }
@@ -399,6 +417,10 @@ pub struct TravelOrder {
     pub report: Report,
     pub actual: Vec<ActualCost>,
     pub verifications: Vec<Verification>,
+    /// State changes recorded so far. A decision is taken on the order as it stood at one
+    /// count and loses to any other change of status that commits first.
+    #[serde(default)]
+    pub decisions: u32,
     /// Last note of a verifier who returned the report.
     pub return_note: Option<String>,
     /// The travellers were told the SPT and SPPD are signed (mailed once, also when the
@@ -565,9 +587,6 @@ fn pagu_key(year: i32, akun: &str) -> Key {
 fn settings_key() -> Key {
     Key::new("SPPDCONF", "SETTINGS")
 }
-fn counter_key(kind: &str, year: i32) -> Key {
-    Key::new(format!("NUMBER#{kind}#{year}"), "COUNTER")
-}
 fn internal(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(e.to_string())
 }
@@ -660,10 +679,14 @@ macro_rules! modify {
                 }
             };
             let $now: OffsetDateTime = this.clock.now();
+            let before = order.status;
             let step: Result<Option<Vec<TxOp>>, ServiceError> = {
                 let $o: &mut TravelOrder = &mut order;
                 async { $body }.await
             };
+            if matches!(step, Ok(Some(_))) && order.status != before {
+                order.decisions += 1;
+            }
             match step {
                 Err(e) => outcome = Err(e),
                 Ok(None) => outcome = Ok(order),
@@ -676,6 +699,22 @@ macro_rules! modify {
             break;
         }
         outcome
+    }};
+}
+
+/// As [`modify!`], for a decision: `$body` decides on the order as first read. When
+/// another change of status commits first (a race lost), the decision is 409 "sudah
+/// diputuskan" and nothing is written, instead of being taken again on the newer order.
+macro_rules! decide {
+    ($self:expr, $id:expr, |$o:ident, $now:ident| $body:expr) => {{
+        let mut seen: Option<u32> = None;
+        modify!($self, $id, |$o, $now| {
+            match seen {
+                Some(n) if n != $o.decisions => return Err(ServiceError::already_decided()),
+                _ => seen = Some($o.decisions),
+            }
+            $body
+        })
     }};
 }
 

@@ -5,8 +5,10 @@ use super::*;
 
 impl Travel {
     /// The bendahara (on a submitted report) or then the PPK (on a verified one) accepts
-    /// or returns with notes. Returns the order and whether the PPK's acceptance now
-    /// needs the settlement documents.
+    /// or returns with notes, once: a verifier whose step is already decided (by them, a
+    /// colleague, or a request racing theirs) gets 409 "sudah diputuskan" and nothing is
+    /// written. Returns the order and whether the PPK's acceptance now needs the
+    /// settlement documents (the order is then [`OrderStatus::Accepted`]).
     pub async fn verify(
         &self,
         id: &str,
@@ -28,16 +30,23 @@ impl Travel {
             ));
         }
         let mut settle = false;
-        let o = modify!(self, id, |o, now| {
+        let o = decide!(self, id, |o, now| {
             // The order's PPK, or their Plh while they are away.
             let ppk_side = o.ppk_id == who.employee_id
                 || match self.org.employee(&o.ppk_id).await {
                     Ok(ppk) => self.org.acting_for(&ppk, now.date()).await?.id == who.employee_id,
                     Err(_) => false,
                 };
+            let bendahara = who.has(Role::Bendahara);
             let role = match o.status {
-                OrderStatus::Reported if who.has(Role::Bendahara) => "bendahara",
+                OrderStatus::Reported if bendahara => "bendahara",
                 OrderStatus::Verified if ppk_side => "ppk",
+                // Past the caller's step: the bendahara's once the report is verified,
+                // the PPK's once payment is approved.
+                OrderStatus::Verified if bendahara => return Err(ServiceError::already_decided()),
+                OrderStatus::Accepted | OrderStatus::Completed if bendahara || ppk_side => {
+                    return Err(ServiceError::already_decided())
+                }
                 OrderStatus::Reported | OrderStatus::Verified => {
                     return Err(ServiceError::Forbidden)
                 }
@@ -84,14 +93,17 @@ impl Travel {
                         ),
                     )
                 }
-                (true, _) => (
-                    "accepted",
-                    text!(
-                        "disetujui untuk dibayar oleh PPK {}",
-                        "approved for payment by the PPK {}",
-                        who.name
-                    ),
-                ),
+                (true, _) => {
+                    o.status = OrderStatus::Accepted;
+                    (
+                        "accepted",
+                        text!(
+                            "disetujui untuk dibayar oleh PPK {}",
+                            "approved for payment by the PPK {}",
+                            who.name
+                        ),
+                    )
+                }
             };
             o.push(now, event, Some(&who.employee_id), text);
             Ok(Some(Vec::new()))
@@ -108,8 +120,16 @@ impl Travel {
         paid: i64,
     ) -> Result<TravelOrder, ServiceError> {
         modify!(self, id, |o, now| {
-            if o.status == OrderStatus::Completed {
-                return Ok(None);
+            match o.status {
+                OrderStatus::Completed => return Ok(None),
+                OrderStatus::Accepted => {}
+                s => {
+                    return Err(wrong_status(
+                        "pembayaran belum disetujui PPK",
+                        "payment is not approved by the PPK",
+                        s,
+                    ))
+                }
             }
             let mut ops = Vec::new();
             if let Some((y, a, held)) = o.reserved.clone() {
@@ -134,6 +154,14 @@ impl Travel {
             ));
             Ok(Some(ops))
         })
+    }
+
+    /// The PPK (or Plh) whose acceptance the settlement documents carry.
+    pub fn accepting_verifier(o: &TravelOrder) -> Option<&Verification> {
+        o.verifications
+            .iter()
+            .rev()
+            .find(|v| v.accepted && v.role == "ppk")
     }
 
     /// The SBM version the order was costed with.

@@ -536,7 +536,8 @@ impl Travel {
             }
         }
         e.into_result()?;
-        self.change_after_trip(id, who, |o, now| {
+        decide!(self, id, |o, now| {
+            Self::require_traveller_side(o, who)?;
             o.status = OrderStatus::Reported;
             o.return_note = None;
             o.push(
@@ -549,9 +550,8 @@ impl Travel {
                     who.name
                 ),
             );
-            Ok(())
+            Ok(Some(Vec::new()))
         })
-        .await
     }
 }
 
