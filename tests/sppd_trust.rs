@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     addressed_to, call, call_expect, client, demo_token as token, init_demo, letter_pdf, mails,
-    multipart, today_wib, web_session, ymd, App, CHAIN, PUBLIC, STAF,
+    multipart, paraf, text, today_wib, web_session, ymd, App, CHAIN, PUBLIC, STAF,
 };
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
@@ -156,9 +156,32 @@ async fn a_number_of_a_reserved_series_cannot_be_claimed_by_an_upload_but_an_ext
 ) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = init_demo(dir.path());
+    let year = today_wib().year();
+    // `paraf sign` refuses it before signing anything.
+    let input = dir.path().join("undangan.pdf");
+    std::fs::write(&input, letter_pdf("UNDANGAN")).expect("write");
+    let out = dir.path().join("undangan-ttd.pdf");
+    let o = paraf()
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("sign")
+        .arg(&input)
+        .args(["--signer", "sekretaris@demo.paraf.test", "--number"])
+        .arg(format!("1/KU.03-ST/32/{year}"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("paraf sign");
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("number: nomor 1/KU.03-ST/32/"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists(), "nothing signed");
+
     let app = App::start(&data);
     let staf = token(&app, STAF).await;
-    let year = today_wib().year();
     let upload = |number: &str, lang: &str| {
         client()
             .post(app.api("/documents/sign"))
