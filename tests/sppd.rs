@@ -10,72 +10,18 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{client, hidden, paraf, text, web_session, App, DEMO_PASSWORD};
+use common::{
+    addressed_to, call, client, demo_token as token, hidden, init_demo, mails, multipart, paraf,
+    text, today_wib, tool, web_session, ymd, App, CHAIN, PUBLIC, STAF,
+};
 use serde_json::{json, Value};
 
-const PUBLIC: &str = "http://paraf.kpu-jabar.test";
-const STAF: &str = "staf@demo.paraf.test";
 const INTAN: &str = "intan.permata@demo.paraf.test";
-const CHAIN: [&str; 4] = [
-    "kasubag@demo.paraf.test",
-    "kabag@demo.paraf.test",
-    "ppk@demo.paraf.test",
-    "sekretaris@demo.paraf.test",
-];
 const OFFICIAL: &str = "kabag.umum@kpu.go.id";
-
-fn tool(cmd: &str) -> PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(".venv/bin")
-        .join(cmd);
-    if venv.is_file() {
-        venv
-    } else {
-        PathBuf::from(cmd)
-    }
-}
-
-fn today_wib() -> time::Date {
-    time::OffsetDateTime::now_utc()
-        .to_offset(time::UtcOffset::from_hms(7, 0, 0).expect("WIB"))
-        .date()
-}
-
-fn ymd(d: time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
-}
-
-/// Mails in the outbox (quoted-printable soft breaks undone), by file name.
-fn mails(data: &Path) -> Vec<(String, String)> {
-    let Ok(dir) = std::fs::read_dir(data.join("outbox")) else {
-        return Vec::new();
-    };
-    let mut out: Vec<(String, String)> = dir
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
-        .filter_map(|e| {
-            let body = std::fs::read_to_string(e.path()).ok()?;
-            Some((
-                e.file_name().to_string_lossy().to_string(),
-                body.replace("=\r\n", "")
-                    .replace("=\n", "")
-                    .replace("=3D", "="),
-            ))
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-fn addressed_to(mail: &str, to: &str) -> bool {
-    mail.lines()
-        .take_while(|l| !l.trim().is_empty())
-        .any(|l| l.to_ascii_lowercase().starts_with("to:") && l.contains(to))
-}
 
 /// Waits for a mail to `to` not in `seen` whose body holds a link with `marker`; returns
 /// the link rewritten to the running server.
@@ -122,47 +68,6 @@ async fn decide_by_link(app: &App, link: &str, who: &str, decision: &str, note: 
         "{who} decides {decision}: {}",
         r.status()
     );
-}
-
-async fn token(app: &App, who: &str) -> String {
-    common::token(app, who, DEMO_PASSWORD).await
-}
-
-async fn call(app: &App, tok: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let c = client();
-    let url = app.api(path);
-    let req = match method {
-        "GET" => c.get(url),
-        "PUT" => c.put(url),
-        "DELETE" => c.delete(url),
-        _ => c.post(url),
-    }
-    .bearer_auth(tok);
-    let req = match body {
-        Some(b) => req.json(&b),
-        None => req,
-    };
-    let r = req.send().await.expect("request");
-    let status = r.status().as_u16();
-    let v = r.json().await.unwrap_or(Value::Null);
-    (status, v)
-}
-
-async fn multipart(
-    app: &App,
-    tok: &str,
-    path: &str,
-    form: reqwest::multipart::Form,
-) -> (u16, Value) {
-    let r = client()
-        .post(app.api(path))
-        .bearer_auth(tok)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
 }
 
 async fn wait_status(app: &App, tok: &str, id: &str, status: &str) -> Value {
@@ -259,9 +164,14 @@ impl Validators {
             .output()
             .expect("pyhanko");
         let t = text(&o);
+        // `FIELD:CERTHASH:STATUS`, one per signature (not the warnings Python may print).
         let lines: Vec<&str> = t
             .lines()
-            .filter(|l| l.matches(':').count() >= 2 && !l.starts_with(' '))
+            .filter(|l| {
+                l.split(':')
+                    .nth(1)
+                    .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            })
             .collect();
         assert_eq!(
             lines.len(),
@@ -315,14 +225,7 @@ fn file_part(bytes: Vec<u8>, name: &str, mime: &str) -> reqwest::multipart::Part
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuitansi() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let o = paraf()
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["init", "--demo"])
-        .output()
-        .expect("init");
-    assert!(o.status.success(), "init: {}", text(&o));
+    let data = init_demo(dir.path());
     let o = paraf()
         .arg("--data-dir")
         .arg(&data)

@@ -7,32 +7,12 @@ mod common;
 #[path = "../crates/paraf-pdf/tests/tsa/mod.rs"]
 mod tsa;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{letter_pdf, run, text};
+use common::{letter_pdf, run, text, tool};
 use tsa::start_tsa;
 
 const SEKRETARIS: &str = "sekretaris@demo.paraf.test";
-
-/// A validator from `PARAF_VENV`, the repository's `.venv`, or the PATH.
-fn tool(cmd: &str) -> PathBuf {
-    let venv = std::env::var_os("PARAF_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
-    let p = venv.join("bin").join(cmd);
-    if p.is_file() {
-        return p;
-    }
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|d| d.join(cmd))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!("`{cmd}` not found: run scripts/install-validators and set PARAF_VENV")
-        })
-}
 
 // The binary runs blocking in the test body while the TSA answers on the runtime's workers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

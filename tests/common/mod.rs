@@ -8,7 +8,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 pub const DEMO_PASSWORD: &str = "paraf-demo";
+/// The public address the e-SPPD tests give `paraf serve` (links in mails use it).
+pub const PUBLIC: &str = "http://paraf.kpu-jabar.test";
+/// The demo's staff member who requests trips.
+pub const STAF: &str = "staf@demo.paraf.test";
+/// The demo's approval chain of a staff member's trip: Kasubag, Kabag, PPK, Sekretaris.
+pub const CHAIN: [&str; 4] = [
+    "kasubag@demo.paraf.test",
+    "kabag@demo.paraf.test",
+    "ppk@demo.paraf.test",
+    "sekretaris@demo.paraf.test",
+];
 
 pub fn paraf() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_paraf"));
@@ -128,6 +141,24 @@ pub async fn token(app: &App, login: &str, password: &str) -> String {
     body["token"].as_str().expect("token").to_string()
 }
 
+/// `paraf init --demo` in `dir/data`; the data directory.
+pub fn init_demo(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    let o = paraf()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["init", "--demo"])
+        .output()
+        .expect("init");
+    assert!(o.status.success(), "init: {}", text(&o));
+    data
+}
+
+/// Logs a demo account in (the demo password) and returns the bearer token.
+pub async fn demo_token(app: &App, login: &str) -> String {
+    token(app, login, DEMO_PASSWORD).await
+}
+
 /// A valid NIP, unique for each test employee number `i` below 50,000 (born 1990,
 /// appointed in January of 2015 + i / 999).
 pub fn nip(i: u32) -> String {
@@ -214,4 +245,124 @@ pub fn hidden(html: &str, name: &str) -> String {
     let rest = &html[at..];
     let v = rest.find("value=\"").expect("value") + 7;
     rest[v..v + rest[v..].find('"').expect("quote")].to_string()
+}
+
+/// One API call with a bearer token: the status and the JSON body (null when none).
+pub async fn call(
+    app: &App,
+    tok: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let c = client();
+    let url = app.api(path);
+    let req = match method {
+        "GET" => c.get(url),
+        "PUT" => c.put(url),
+        "DELETE" => c.delete(url),
+        _ => c.post(url),
+    }
+    .bearer_auth(tok);
+    let req = match body {
+        Some(b) => req.json(&b),
+        None => req,
+    };
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    let v = r.json().await.unwrap_or(Value::Null);
+    (status, v)
+}
+
+/// [`call`] that must answer `want`; the JSON body.
+pub async fn call_expect(
+    app: &App,
+    tok: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    want: u16,
+) -> Value {
+    let (s, v) = call(app, tok, method, path, body).await;
+    assert_eq!(s, want, "{method} {path}: {v}");
+    v
+}
+
+/// One multipart upload to the API with a bearer token: the status and the JSON body.
+pub async fn multipart(
+    app: &App,
+    tok: &str,
+    path: &str,
+    form: reqwest::multipart::Form,
+) -> (u16, Value) {
+    let r = client()
+        .post(app.api(path))
+        .bearer_auth(tok)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Today in WIB.
+pub fn today_wib() -> time::Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::UtcOffset::from_hms(7, 0, 0).expect("WIB"))
+        .date()
+}
+
+/// `YYYY-MM-DD`.
+pub fn ymd(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
+}
+
+/// Mails in the outbox (quoted-printable soft breaks undone), by file name.
+pub fn mails(data: &Path) -> Vec<(String, String)> {
+    let Ok(dir) = std::fs::read_dir(data.join("outbox")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = dir
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .filter_map(|e| {
+            let body = std::fs::read_to_string(e.path()).ok()?;
+            Some((
+                e.file_name().to_string_lossy().to_string(),
+                body.replace("=\r\n", "")
+                    .replace("=\n", "")
+                    .replace("=3D", "="),
+            ))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Whether a mail's headers name `to` as a recipient.
+pub fn addressed_to(mail: &str, to: &str) -> bool {
+    mail.lines()
+        .take_while(|l| !l.trim().is_empty())
+        .any(|l| l.to_ascii_lowercase().starts_with("to:") && l.contains(to))
+}
+
+/// A validator from `PARAF_VENV`, the repository's `.venv`, or the PATH.
+pub fn tool(cmd: &str) -> PathBuf {
+    let venv = std::env::var_os("PARAF_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let p = venv.join("bin").join(cmd);
+    if p.is_file() {
+        return p;
+    }
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(cmd))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!("`{cmd}` not found: run scripts/install-validators and set PARAF_VENV")
+        })
 }

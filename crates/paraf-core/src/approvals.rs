@@ -1075,6 +1075,27 @@ impl Approvals {
                 text!("harus berupa objek JSON", "must be a JSON object"),
             );
         }
+        if let Some(spec) = document_spec.and_then(Value::as_object) {
+            // A service's own requests (e-SPPD's) are started by that service, which then
+            // signs and numbers their documents; a caller cannot pose as one.
+            if spec.contains_key("service") {
+                errors.add(
+                    "document_spec.service",
+                    text!(
+                        "diisi oleh layanan, bukan oleh pengaju",
+                        "set by the service, not by the requester"
+                    ),
+                );
+            }
+            if let Some(n) = spec.get("number").and_then(Value::as_str) {
+                if let Some(series) = crate::numbers::series_of(n) {
+                    errors.add(
+                        "document_spec.number",
+                        crate::numbers::reserved_message(n, series),
+                    );
+                }
+            }
+        }
         if max_steps == Some(0) || max_steps.is_some_and(|m| m > 20) {
             errors.add(
                 "max_steps",

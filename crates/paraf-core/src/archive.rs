@@ -174,6 +174,11 @@ pub struct NewArchive {
     pub doc_type: String,
     /// Official number, e.g. `123/PL.01-SD/32/2026`.
     pub number: Option<String>,
+    /// The reserved series ([`crate::numbers::Series::key`]) `number` was allocated in by
+    /// its service; `None` for a number cited from elsewhere, which must then lie outside
+    /// every reserved series.
+    #[serde(default)]
+    pub series: Option<String>,
     pub title: String,
     /// Classification code, e.g. `KU.03`.
     pub classification: String,
@@ -329,6 +334,22 @@ impl Archive {
                 );
             }
         }
+        if let Some(n) = &new.number {
+            match (crate::numbers::series_of(n), new.series.as_deref()) {
+                (None, None) => {}
+                (Some(s), Some(claimed)) if s.key == claimed => {}
+                (Some(s), _) => e.add("number", crate::numbers::reserved_message(n, s)),
+                (None, Some(claimed)) => e.add(
+                    "number",
+                    text!(
+                        "nomor {} bukan nomor seri {}",
+                        "number {} is not in the {} series",
+                        n.trim(),
+                        claimed
+                    ),
+                ),
+            }
+        }
         if new.signers.is_empty() {
             e.add(
                 "signers",
@@ -343,7 +364,8 @@ impl Archive {
 
     /// Stores a signed PDF and its record. Archiving the same bytes again returns the
     /// record already there (the sign task may be retried); a different document under
-    /// a number already used is a conflict.
+    /// a number already used is a conflict; a number of a reserved series is stored only
+    /// for the service that allocated it (`Invalid` on `number` otherwise).
     pub async fn store(
         &self,
         new: NewArchive,
@@ -466,10 +488,15 @@ impl Archive {
         match self.table.transact_write(ops).await {
             Ok(()) => {}
             Err(TableError::ConditionFailed { op: Some(0) }) => {
+                // Another run archived this document first (with other bytes: rendering
+                // stamps the time). Said without internal names: it is a person's refusal.
                 return Err(ServiceError::conflict(
-                    "id",
-                    text!("id dokumen sudah dipakai", "document id already used"),
-                ))
+                    "document",
+                    text!(
+                        "dokumen ini sudah diarsipkan",
+                        "this document is already archived"
+                    ),
+                ));
             }
             Err(TableError::ConditionFailed { op: Some(1) }) => {
                 // The same bytes were archived concurrently: that record stands.

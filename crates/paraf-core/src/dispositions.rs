@@ -76,6 +76,10 @@ pub struct Letter {
     /// The root execution.
     #[serde(default)]
     pub execution_id: String,
+    /// Nomor agenda: the letter's number in the buku agenda, allocated by this service at
+    /// registration ([`crate::numbers::AGENDA`], gapless per year).
+    #[serde(default)]
+    pub agenda_number: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -378,6 +382,7 @@ impl Dispositions {
             date: new.date.trim().to_string(),
             registered_by: who.employee_id.clone(),
             execution_id: String::new(),
+            agenda_number: String::new(),
         };
         let input = json!({
             "letter": {
@@ -395,15 +400,34 @@ impl Dispositions {
             .start_execution(DISPOSITION_STATE_MACHINE, &id, input)
             .await
             .map_err(|e| ServiceError::Internal(format!("workflow unavailable: {e}")))?;
-        let Value::Object(mut it) = serde_json::to_value(&letter).map_err(internal)? else {
-            return Err(internal("letter did not serialise to an object"));
-        };
-        let key = letter_key(&id);
-        it.insert("pk".into(), json!(key.pk));
-        it.insert("sk".into(), json!(key.sk));
-        it.insert("type".into(), json!("disposition_letter"));
-        self.table.put(it, Some(Condition::absent())).await?;
-        Ok(letter)
+        // The nomor agenda is taken in the same transaction as the letter it numbers: a
+        // registration racing this one reads the counter again.
+        let year = self.clock.now().to_offset(crate::ports::clock::WIB).year();
+        for _ in 0..20 {
+            let (mut numbers, counter) =
+                crate::numbers::take(self.table.as_ref(), &crate::numbers::AGENDA, year, 1).await?;
+            letter.agenda_number = numbers.pop().unwrap_or_default();
+            let Value::Object(mut it) = serde_json::to_value(&letter).map_err(internal)? else {
+                return Err(internal("letter did not serialise to an object"));
+            };
+            let key = letter_key(&id);
+            it.insert("pk".into(), json!(key.pk));
+            it.insert("sk".into(), json!(key.sk));
+            it.insert("type".into(), json!("disposition_letter"));
+            let ops = vec![
+                counter,
+                TxOp::Put {
+                    item: it,
+                    condition: Some(Condition::absent()),
+                },
+            ];
+            match self.table.transact_write(ops).await {
+                Ok(()) => return Ok(letter),
+                Err(TableError::ConditionFailed { op: Some(0) } | TableError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Stale)
     }
 
     pub async fn letter(&self, id: &str) -> Result<Letter, ServiceError> {
@@ -444,6 +468,7 @@ impl Dispositions {
                 date: str_of(&letter_v, "date").unwrap_or_default(),
                 registered_by: str_of(&letter_v, "registeredBy").unwrap_or_default(),
                 execution_id: String::new(),
+                agenda_number: String::new(),
             },
             Err(e) => return Err(e),
         };

@@ -129,6 +129,17 @@ impl ServiceError {
             message,
         }
     }
+    /// A state change someone already decided (a race lost, or a repeat): 409, and
+    /// nothing was written.
+    pub fn already_decided() -> Self {
+        ServiceError::conflict(
+            "status",
+            text!(
+                "sudah diputuskan; tidak ada yang diubah",
+                "already decided; nothing was changed"
+            ),
+        )
+    }
 }
 
 impl From<TableError> for ServiceError {

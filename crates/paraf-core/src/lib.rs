@@ -14,9 +14,11 @@ pub mod dispositions;
 pub mod error;
 pub mod format;
 pub mod memory;
+pub mod numbers;
 pub mod org;
 pub mod ports;
 pub mod record;
+pub mod signing;
 pub mod travel;
 pub mod types;
 

@@ -84,6 +84,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::inbox::api_routes())
         .merge(crate::dispositions::api_routes())
         .merge(crate::travel::api_routes())
+        .merge(crate::signing::api_routes())
 }
 
 // ---------- views ----------

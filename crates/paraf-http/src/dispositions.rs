@@ -38,6 +38,7 @@ pub struct DispoTexts {
     pub task_title: &'static str,
     pub letter_subject: &'static str,
     pub letter_number: &'static str,
+    pub agenda_number: &'static str,
     pub letter_sender: &'static str,
     pub letter_date: &'static str,
     pub from: &'static str,
@@ -73,6 +74,7 @@ pub const ID: DispoTexts = DispoTexts {
     task_title: "Disposisi",
     letter_subject: "Perihal",
     letter_number: "Nomor surat",
+    agenda_number: "Nomor agenda",
     letter_sender: "Pengirim",
     letter_date: "Tanggal surat",
     from: "Dari",
@@ -108,6 +110,7 @@ pub const EN: DispoTexts = DispoTexts {
     task_title: "Disposition",
     letter_subject: "Subject",
     letter_number: "Letter number",
+    agenda_number: "Register number (nomor agenda)",
     letter_sender: "Sender",
     letter_date: "Letter date",
     from: "From",
@@ -190,7 +193,10 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
 pub struct LetterView {
     pub id: String,
     pub subject: String,
+    /// The sender's number of the letter.
     pub number: String,
+    /// Its number in the buku agenda, allocated at registration (e.g. `12/TU-AG/32/2026`).
+    pub agenda_number: String,
     pub sender: String,
     /// YYYY-MM-DD.
     pub date: String,
@@ -246,6 +252,7 @@ fn letter_view(l: &Letter) -> LetterView {
         id: l.id.clone(),
         subject: l.subject.clone(),
         number: l.number.clone(),
+        agenda_number: l.agenda_number.clone(),
         sender: l.sender.clone(),
         date: l.date.clone(),
         execution_id: l.execution_id.clone(),
@@ -666,6 +673,7 @@ struct TaskPage {
     id: String,
     subject: String,
     number: String,
+    agenda: String,
     sender: String,
     date: String,
     from: String,
@@ -713,6 +721,11 @@ async fn task_view_page(
         id: t.id.clone(),
         subject: t.letter.subject.clone(),
         number: t.letter.number.clone(),
+        // The register record, not the task's copy: the copy may predate the number.
+        agenda: match dispositions(state).letter(&t.letter.id).await {
+            Ok(l) if !l.agenda_number.is_empty() => l.agenda_number,
+            _ => "-".into(),
+        },
         sender: t.letter.sender.clone(),
         date: t.letter.date.clone(),
         from: t.from_name.clone().unwrap_or_else(|| "-".into()),

@@ -1022,7 +1022,8 @@ async fn verify_api(
 pub struct SignUploadQuery {
     /// Document title (required).
     pub title: Option<String>,
-    /// Official number, if it has one.
+    /// Official number, if it has one: a number cited from elsewhere, never one of a
+    /// series paraf's services allocate (SPT, SPPD, kuitansi, nomor agenda: 422).
     pub number: Option<String>,
     /// Classification code (default `TU`).
     pub classification: Option<String>,
@@ -1105,6 +1106,8 @@ async fn sign_and_archive(
     f: SignFields,
 ) -> Result<(ArchivedDocument, String), ApiError> {
     if let Some(n) = &f.number {
+        // A number of a reserved series is its service's, used or not: 422 on `number`.
+        paraf_core::numbers::check_cited(n)?;
         if state.archive.by_number(n).await?.is_some() {
             return Err(ServiceError::conflict(
                 "number",
@@ -1150,7 +1153,7 @@ async fn sign_and_archive(
               (status = 401, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "number already used"),
               (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-              (status = 422, body = ErrorBody, description = "not a readable PDF, or a field is wrong")))]
+              (status = 422, body = ErrorBody, description = "not a readable PDF, or a field is wrong; `number` names one of a series reserved to the service that allocates it (SPT, SPPD, kuitansi, nomor agenda)")))]
 async fn sign_upload_api(
     State(state): State<AppState>,
     id: Identity,

@@ -28,6 +28,7 @@ pub mod identity;
 pub mod inbox;
 pub mod jwt;
 pub mod pages;
+pub mod signing;
 pub mod travel;
 
 use std::sync::Arc;
@@ -196,6 +197,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inbox::page_routes())
         .merge(dispositions::page_routes())
         .merge(travel::page_routes())
+        .merge(signing::page_routes())
         .layer(
             ServiceBuilder::new()
                 .layer(SetResponseHeaderLayer::if_not_present(

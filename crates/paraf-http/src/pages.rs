@@ -254,13 +254,14 @@ fn flash_text(lang: Lang, code: &str) -> Option<String> {
             "employee_created" => t.employee_created,
             "unit_created" => t.unit_created,
             "head_set" => t.head_set,
+            "sign_retried" => crate::signing::texts(lang).retried,
             _ => return None,
         }
         .to_string(),
     )
 }
 
-fn flash(jar: SignedCookieJar, code: &'static str) -> SignedCookieJar {
+pub(crate) fn flash(jar: SignedCookieJar, code: &'static str) -> SignedCookieJar {
     jar.add(
         Cookie::build((FLASH_COOKIE, code))
             .path("/")

@@ -679,3 +679,32 @@ async fn an_admin_reassigns_an_open_disposition_and_only_an_admin_may() {
     let r = t.post("admin", &uri, json!({"to": "c@kpu.test"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn every_registered_letter_gets_the_next_nomor_agenda_of_the_year() {
+    let t = T::new().await;
+    let mut numbers = Vec::new();
+    for _ in 0..3 {
+        let id = t.register().await;
+        let r = t.get("agendaris", &format!("/api/v1/letters/{id}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let v = r.json();
+        // The sender's number stays the letter's own; the register numbers it apart.
+        assert_eq!(v["number"], "045/UND/XI/2026");
+        numbers.push(v["agenda_number"].as_str().unwrap_or_default().to_string());
+    }
+    // The fixed clock is in 2026 (WIB).
+    let want: Vec<String> = (1..=3).map(|n| format!("{n}/TU-AG/32/2026")).collect();
+    assert_eq!(numbers, want);
+    // The holder's page shows it.
+    let task = t.inbox("ketua").await[0].clone();
+    let session = t.session("ketua").await;
+    let page = t
+        .page(
+            &session,
+            &format!("/disposisi/{}", task["id"].as_str().unwrap_or_default()),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("/TU-AG/32/2026"), "{}", page.body);
+}

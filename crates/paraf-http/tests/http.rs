@@ -94,6 +94,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/sbm/{year}/history"),
     ("GET", "/api/v1/pagu/{year}"),
     ("PUT", "/api/v1/pagu/{year}/{akun}"),
+    ("GET", "/api/v1/admin/sign-steps"),
+    ("GET", "/api/v1/admin/sign-steps/{id}"),
+    ("POST", "/api/v1/admin/sign-steps/{id}/retry"),
 ];
 
 #[tokio::test]

@@ -48,6 +48,7 @@ fn spt(id: &str, number: &str, title: &str) -> NewArchive {
         id: id.into(),
         doc_type: "spt".into(),
         number: Some(number.into()),
+        series: None,
         title: title.into(),
         classification: "KU.03".into(),
         parties: vec!["Ahmad Fauzi".into()],
@@ -111,6 +112,38 @@ async fn archiving_the_same_bytes_twice_returns_the_first_record() {
         f.archive.get("doc2").await,
         Err(ServiceError::NotFound(_))
     ));
+}
+
+#[tokio::test]
+async fn a_number_of_a_reserved_series_is_stored_only_for_the_series_it_was_allocated_in() {
+    let f = fixture();
+    let spt_no = "1/KU.03-ST/32/2026";
+    for (series, bytes) in [(None, b"cited".as_slice()), (Some("sppd"), b"other series")] {
+        let mut new = spt("doc1", spt_no, "SPT");
+        new.series = series.map(str::to_string);
+        let err = f
+            .archive
+            .store(new, bytes.to_vec())
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&err, ServiceError::Invalid(fields) if fields.has("number")),
+            "{err:?}"
+        );
+    }
+    let mut mislabelled = spt("doc1", "001/KU.03-SD/32/2026", "SPT");
+    mislabelled.series = Some("spt".into());
+    assert!(f.archive.store(mislabelled, b"x".to_vec()).await.is_err());
+    assert!(f.archive.by_number(spt_no).await.unwrap().is_none());
+
+    let mut own = spt("doc1", spt_no, "SPT");
+    own.series = Some("spt".into());
+    let doc = f
+        .archive
+        .store(own, b"the SPT".to_vec())
+        .await
+        .expect("stored");
+    assert_eq!(doc.number.as_deref(), Some(spt_no));
 }
 
 #[tokio::test]

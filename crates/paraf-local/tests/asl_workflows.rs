@@ -32,17 +32,20 @@ fn subs(wf: &LocalWorkflows) -> BTreeMap<String, String> {
 
 type Inbox = Arc<Mutex<Vec<(Value, String)>>>;
 
-/// notify records (payload, token); sign counts its calls by idempotency key.
+/// notify records (payload, token); sign counts its calls by idempotency key, and fails
+/// with the error names queued in `failures` first.
 struct World {
     wf: LocalWorkflows,
     inbox: Inbox,
     signed: Arc<Mutex<Vec<String>>>,
+    failures: Arc<Mutex<std::collections::VecDeque<&'static str>>>,
     clock: Arc<FixedClock>,
 }
 
 fn world(table: Arc<dyn Table>) -> World {
     let inbox: Inbox = Arc::new(Mutex::new(Vec::new()));
     let signed = Arc::new(Mutex::new(Vec::new()));
+    let failures = Arc::new(Mutex::new(std::collections::VecDeque::new()));
     let mut h = Handlers::new();
     let i = inbox.clone();
     h.insert(
@@ -57,16 +60,20 @@ fn world(table: Arc<dyn Table>) -> World {
             }
         }),
     );
-    let s = signed.clone();
+    let (s, f) = (signed.clone(), failures.clone());
     h.insert(
         "sign".into(),
         handler_fn(move |_, ctx| {
-            let s = s.clone();
+            let (s, f) = (s.clone(), f.clone());
             async move {
                 s.lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push(ctx.idempotency_key);
-                Ok(json!({"document": "signed.pdf"}))
+                let fail = f.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                match fail {
+                    Some(name) => Err(TaskError::new(name, "the signer says no")),
+                    None => Ok(json!({"document": "signed.pdf"})),
+                }
             }
         }),
     );
@@ -85,6 +92,7 @@ fn world(table: Arc<dyn Table>) -> World {
         wf,
         inbox,
         signed,
+        failures,
         clock,
     }
 }
@@ -153,6 +161,100 @@ async fn approving_every_step_of_a_five_step_chain_signs_once() {
     assert_eq!(out["status"], json!("approved"));
     assert_eq!(out["signature"], json!({"document": "signed.pdf"}));
     assert_eq!(w.signed.lock().map(|s| s.len()).unwrap_or(0), 1);
+}
+
+impl World {
+    fn fail_next(&self, names: &[&'static str]) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(names.iter().copied());
+    }
+    fn sign_calls(&self) -> usize {
+        self.signed.lock().map(|s| s.len()).unwrap_or(0)
+    }
+    /// Starts a one-step chain and approves it: the execution reaches `Sign`.
+    async fn approved(&self, name: &str) -> String {
+        let id = self
+            .wf
+            .start_execution("approval", name, chain(1))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.idle().await;
+        let asked = self.take();
+        self.wf
+            .send_task_success(&asked[0].1, json!({"decision": "approve"}))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        self.idle().await;
+        id
+    }
+}
+
+#[tokio::test]
+async fn a_signer_that_is_unavailable_is_retried_then_waits_for_an_admin_who_retries_it() {
+    let w = world(Arc::new(MemoryTable::new()));
+    w.fail_next(&[errors::PARAF_SIGN_UNAVAILABLE; 4]);
+    let id = w.approved("sppd-20").await;
+    assert_eq!(w.sign_calls(), 1);
+    // The Retry of approval.asl.json: after 3, 6 and 12 seconds.
+    for (wait, calls) in [(3, 2), (6, 3), (12, 4)] {
+        w.clock.advance(time::Duration::seconds(wait));
+        w.idle().await;
+        assert_eq!(w.sign_calls(), calls, "after waiting {wait} s");
+    }
+    // Retries exhausted: notify records the stuck step and the execution waits.
+    let stuck = w.take();
+    assert_eq!(stuck.len(), 1);
+    assert_eq!(
+        stuck[0].0["kind"],
+        json!(paraf_core::signing::NOTIFY_KIND_STUCK)
+    );
+    assert_eq!(
+        stuck[0].0["failure"]["Error"],
+        json!(errors::PARAF_SIGN_UNAVAILABLE)
+    );
+    assert_eq!(stuck[0].0["request"]["id"], json!("SPPD-7"));
+    w.clock.advance(time::Duration::days(30));
+    w.idle().await;
+    assert_eq!(w.status(&id).await.0, ExecutionStatus::Running, "it waits");
+    assert_eq!(w.sign_calls(), 4);
+    // An admin asks again: the signer is back.
+    w.wf.send_task_success(
+        &stuck[0].1,
+        json!({"decision": paraf_core::signing::RETRY_DECISION}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    w.idle().await;
+    let (status, out) = w.status(&id).await;
+    assert_eq!(status, ExecutionStatus::Succeeded);
+    assert_eq!(out["status"], json!("approved"));
+    assert_eq!(w.sign_calls(), 5);
+}
+
+#[tokio::test]
+async fn input_that_cannot_be_signed_waits_for_an_admin_at_once_and_can_be_given_up() {
+    let w = world(Arc::new(MemoryTable::new()));
+    w.fail_next(&[errors::PARAF_SIGN_INVALID]);
+    let id = w.approved("sppd-21").await;
+    let stuck = w.take();
+    assert_eq!(w.sign_calls(), 1, "no retry cures bad input");
+    assert_eq!(stuck.len(), 1);
+    assert_eq!(
+        stuck[0].0["failure"]["Error"],
+        json!(errors::PARAF_SIGN_INVALID)
+    );
+    w.wf.send_task_success(&stuck[0].1, json!({"decision": "abandon"}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.idle().await;
+    let d =
+        w.wf.describe_execution(&id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(d.status, ExecutionStatus::Failed);
+    assert_eq!(d.error.as_deref(), Some(errors::PARAF_SIGNING_FAILED));
 }
 
 #[tokio::test]

@@ -73,6 +73,18 @@ fn string(p: &Value, name: &str) -> Result<String, NotifyError> {
         .ok_or_else(|| NotifyError::InvalidPayload(format!("`{name}` is not a string")))
 }
 
+/// The token of the waiting state: in the payload (Step Functions), or handed over by the
+/// runtime (the local interpreter).
+fn task_token(p: &Value, inv: &Invocation) -> Result<String, NotifyError> {
+    match p.get("taskToken").and_then(Value::as_str) {
+        Some(t) => Ok(t.to_string()),
+        None => inv
+            .task_token
+            .clone()
+            .ok_or_else(|| NotifyError::InvalidPayload("`taskToken` is missing".into())),
+    }
+}
+
 fn step_number(p: &Value) -> Result<u32, NotifyError> {
     field(p, "step")?
         .as_u64()
@@ -88,17 +100,14 @@ impl Notifier {
         if let Some(k) = DispoKind::parse(&kind) {
             return self.notify_disposition(k, payload, inv).await;
         }
+        if kind == paraf_core::signing::NOTIFY_KIND_STUCK {
+            return self.sign_stuck(payload, inv).await;
+        }
         let kind = match TaskKind::parse(&kind) {
             Some(k) => k,
             None => return Err(NotifyError::UnsupportedKind(kind)),
         };
-        let task_token = match payload.get("taskToken").and_then(Value::as_str) {
-            Some(t) => t.to_string(),
-            None => inv
-                .task_token
-                .clone()
-                .ok_or_else(|| NotifyError::InvalidPayload("`taskToken` is missing".into()))?,
-        };
+        let task_token = task_token(&payload, &inv)?;
         let execution_id = string(&payload, "executionId")?;
         let step = step_number(&payload)?;
         let request = field(&payload, "request")?.clone();
@@ -138,13 +147,7 @@ impl Notifier {
         payload: Value,
         inv: Invocation,
     ) -> Result<Value, NotifyError> {
-        let task_token = match payload.get("taskToken").and_then(Value::as_str) {
-            Some(t) => t.to_string(),
-            None => inv
-                .task_token
-                .clone()
-                .ok_or_else(|| NotifyError::InvalidPayload("`taskToken` is missing".into()))?,
-        };
+        let task_token = task_token(&payload, &inv)?;
         let execution_id = string(&payload, "executionId")?;
         string(&payload, "holder")?;
         field(&payload, "letter")?;
@@ -163,6 +166,99 @@ impl Notifier {
             .mail_once(task, self.mailer.as_ref(), &self.base_url)
             .await?;
         Ok(json!({"taskId": task.id, "mailSent": task.mail_sent}))
+    }
+
+    /// A sign step whose automatic retries are exhausted (`SigningStuck` in
+    /// approval.asl.json): recorded as stuck with the workflow's token, logged, and the
+    /// administrators mailed once; the workflow waits until one of them asks for a retry.
+    async fn sign_stuck(&self, payload: Value, inv: Invocation) -> Result<Value, NotifyError> {
+        let task_token = task_token(&payload, &inv)?;
+        string(&payload, "executionId")?;
+        let failure = field(&payload, "failure")?;
+        let error = failure
+            .get("Error")
+            .and_then(Value::as_str)
+            .unwrap_or("States.TaskFailed")
+            .to_string();
+        let cause = failure
+            .get("Cause")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let step = crate::travel::sign_step_of(&payload);
+        let (table, clock) = self.approvals.org().parts();
+        let signing = paraf_core::signing::SignSteps::new(table.clone(), clock.clone());
+        let travel = paraf_core::travel::Travel::new(table, clock);
+        let (title, link) = crate::travel::step_subject(&travel, &step, &payload).await;
+        let failure = paraf_core::signing::Failure {
+            step,
+            title,
+            link,
+            reason: paraf_core::signing::reason_for(&error),
+            error,
+        };
+        let stuck = signing.stuck(failure, Some(task_token), &cause).await?;
+        if !stuck.admins_mailed && signing.mark_mailed(&stuck.id).await? {
+            self.mail_admins(&stuck).await;
+        }
+        Ok(json!({"step": stuck.id, "state": stuck.state.as_str()}))
+    }
+
+    /// Tells every active administrator that a sign step waits for them (a failed mail
+    /// is logged: the step is listed on the administrators' page either way).
+    async fn mail_admins(&self, s: &paraf_core::signing::SignStep) {
+        let mut admins = Vec::new();
+        let mut cursor = None;
+        loop {
+            match self.approvals.org().employees(None, 200, cursor).await {
+                Ok((page, next)) => {
+                    admins.extend(
+                        page.into_iter()
+                            .filter(|e| e.active && e.has_role(paraf_core::Role::Admin)),
+                    );
+                    match next {
+                        Some(c) => cursor = Some(c),
+                        None => break,
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "administrators could not be listed for a stuck sign step");
+                    return;
+                }
+            }
+        }
+        let link = format!(
+            "{}/admin/penandatanganan",
+            self.base_url.trim_end_matches('/')
+        );
+        let text = format!(
+            "Penandatanganan dokumen gagal dan menunggu tindakan admin.\n\n\
+             Dokumen: {title}\nAlasan: {reason_id}\nPercobaan: {attempts}\n\n\
+             Perbaiki penyebabnya, lalu minta penandatanganan diulang di:\n{link}\n\n\
+             ---\n\
+             Signing failed and waits for an administrator.\n\n\
+             Documents: {title}\nReason: {reason_en}\nAttempts: {attempts}\n\n\
+             Fix the cause, then ask for the signing to run again at:\n{link}\n",
+            title = s.title,
+            reason_id = s.reason.id,
+            reason_en = s.reason.en,
+            attempts = s.attempts,
+        );
+        for admin in admins {
+            let mail = paraf_core::Mail {
+                to: vec![admin.email.to_string()],
+                subject: format!(
+                    "[paraf] Penandatanganan gagal / Signing failed: {}",
+                    s.title.chars().take(80).collect::<String>()
+                ),
+                text: text.clone(),
+                html: None,
+                links: vec![link.clone()],
+            };
+            if let Err(e) = self.mailer.send(mail).await {
+                tracing::warn!(to = %admin.email, error = %e, "mail about a stuck sign step failed");
+            }
+        }
     }
 
     /// Mails the task's link unless that is recorded as done.

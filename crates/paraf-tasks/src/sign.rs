@@ -26,9 +26,10 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 /// Error name for invalid input (no retry helps): the ASL's `Catch` may name it.
-pub const ERROR_INVALID: &str = "Paraf.SignInvalid";
-/// Error name for a failure worth retrying (signer or store unavailable).
-pub const ERROR_UNAVAILABLE: &str = "Paraf.SignUnavailable";
+pub use paraf_core::signing::ERROR_SIGN_INVALID as ERROR_INVALID;
+/// Error name for a failure worth retrying (signer, store or TSA unavailable): the ASL's
+/// `Retry` names it.
+pub use paraf_core::signing::ERROR_SIGN_UNAVAILABLE as ERROR_UNAVAILABLE;
 
 /// Largest PDF accepted for signing or verifying.
 pub const MAX_PDF_BYTES: usize = 20 * 1024 * 1024;
@@ -260,6 +261,50 @@ impl SignTaskError {
         }
     }
 
+    /// Why signing failed, for the people who see a failed sign step (the cause itself
+    /// goes to the log).
+    pub fn reason(&self) -> paraf_core::Text {
+        use paraf_core::text;
+        use paraf_pdf::tsp::TspError;
+        match self {
+            SignTaskError::Signer(SignerError::Unavailable(_)) => text!(
+                "layanan kunci tanda tangan tidak dapat dihubungi",
+                "the signing key service could not be reached"
+            ),
+            SignTaskError::Signer(_) => text!(
+                "kunci tanda tangan seorang penanda tangan tidak dapat dipakai",
+                "a signer's signing key could not be used"
+            ),
+            SignTaskError::Sign(SignError::Timestamp(TspError::Transport(_))) => text!(
+                "penyedia cap waktu (TSA) tidak dapat dihubungi",
+                "the time-stamping authority (TSA) could not be reached"
+            ),
+            SignTaskError::Sign(SignError::Timestamp(_)) => text!(
+                "penyedia cap waktu (TSA) memberi jawaban yang tidak dapat dipakai",
+                "the time-stamping authority (TSA) gave an answer that cannot be used"
+            ),
+            SignTaskError::UnknownEmployee(_) => text!(
+                "seorang penanda tangan tidak ditemukan atau tidak aktif; periksa data pegawai",
+                "a signer is unknown or inactive; check the employee records"
+            ),
+            SignTaskError::Service(ServiceError::Conflict { field, .. }) if field == "number" => {
+                text!(
+                    "nomor dokumen sudah dipakai dokumen lain di arsip",
+                    "the document number is already used by another archived document"
+                )
+            }
+            SignTaskError::Service(ServiceError::Internal(_) | ServiceError::Stale) => text!(
+                "penyimpanan arsip tidak tersedia",
+                "the archive store is unavailable"
+            ),
+            SignTaskError::Render(_) | SignTaskError::UnknownLayout(_) => text!(
+                "dokumen tidak dapat disusun dari data pengajuan",
+                "the documents cannot be laid out from the order's data"
+            ),
+            _ => paraf_core::signing::reason_for(self.error_name()),
+        }
+    }
+
     /// True when the input (PDF, fields) is at fault: the HTTP layer answers 4xx.
     pub fn is_bad_input(&self) -> bool {
         matches!(
@@ -420,6 +465,7 @@ pub async fn run(ctx: &SignContext, input: SignTaskInput) -> Result<SignTaskOutp
                 id,
                 doc_type: spec.doc_type.clone(),
                 number: spec.number.clone(),
+                series: None,
                 title: spec.title.clone(),
                 classification: spec.classification.clone(),
                 parties: spec.parties.clone(),
@@ -550,6 +596,11 @@ pub async fn sign_upload(
     if req.title.trim().is_empty() {
         return Err(SignTaskError::Invalid("title is required".into()));
     }
+    if let Some(n) = &req.number {
+        // Before any signature is made: a number of a reserved series belongs to its
+        // service, never to an uploaded document.
+        paraf_core::numbers::check_cited(n)?;
+    }
     let emp = employee(&ctx.org, &req.signer).await?;
     let key_id = ensure_key(ctx.signer.as_ref(), &emp).await?;
     let id = paraf_core::org::new_id();
@@ -584,6 +635,7 @@ pub async fn sign_upload(
                 id,
                 doc_type: req.doc_type,
                 number: req.number,
+                series: None,
                 title: req.title,
                 classification: req.classification,
                 parties: req.parties,

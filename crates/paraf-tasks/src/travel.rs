@@ -10,8 +10,11 @@ use std::sync::Arc;
 
 use paraf_core::archive::{ArchivedDocument, NewArchive, Signatory};
 use paraf_core::format::rupiah;
+use paraf_core::numbers::{self, Series};
+use paraf_core::signing::{Failure, SignSteps, StepRef};
 use paraf_core::travel::{
-    date_str, settle_person, Decider, SettlementDoc, Travel, TravelOrder, CLASSIFICATION,
+    date_str, settle_person, Decider, OrderStatus, SettlementDoc, Travel, TravelOrder,
+    CLASSIFICATION, SERVICE,
 };
 use paraf_core::{Employee, Mail, Mailer, Principal, Role, ServiceError};
 use paraf_pdf::render::layouts;
@@ -34,6 +37,12 @@ pub async fn finalize(
     signed_at: OffsetDateTime,
 ) -> Result<SignTaskOutput, SignTaskError> {
     let o = travel.load(order_id).await?;
+    if o.execution_id.as_deref() != Some(execution_id) {
+        // Only the order's own approval signs its documents and takes its numbers.
+        return Err(SignTaskError::Invalid(format!(
+            "execution {execution_id} is not the approval of order {order_id}"
+        )));
+    }
     let deciders = travel.deciders(&o).await?;
     let on = signed_at.to_offset(paraf_core::WIB).date();
     let o = travel.allocate_approval_numbers(&o.id, on).await?;
@@ -55,6 +64,7 @@ pub async fn finalize(
             layout: "spt",
             data: spt_data(&o, &sekretaris.0, &sekretaris.1, on),
             number: spt_number,
+            series: Some(&numbers::SPT),
             title: format!("Surat Tugas {}", o.maksud),
             steps: spt_steps,
         },
@@ -79,6 +89,7 @@ pub async fn finalize(
             layout: "sppd",
             data: sppd_data(&o, i, &ppk.0, &ppk.1, on),
             number,
+            series: Some(&numbers::SPPD),
             title: format!("SPPD {} {}", t.nama, o.maksud),
             steps: sppd_steps.clone(),
         };
@@ -100,19 +111,24 @@ pub async fn finalize(
 }
 
 /// The PPK accepted the report: renders, signs and archives the settlement documents and
-/// completes the order. `verifier` is the PPK (or their Plh) who accepted.
+/// completes the order. The PPK (or their Plh) who accepted signs. Runs again safely.
 pub async fn settle(
     ctx: &SignContext,
     travel: &Travel,
     order_id: &str,
-    verifier: &Principal,
 ) -> Result<TravelOrder, SignTaskError> {
     let o = travel.load(order_id).await?;
+    if o.status == OrderStatus::Completed {
+        return Ok(o);
+    }
+    let verifier = Travel::accepting_verifier(&o)
+        .map(|v| v.by_id.clone())
+        .ok_or_else(|| SignTaskError::Invalid("payment is not approved by the PPK".into()))?;
     let now = ctx.clock.now();
     let on = now.to_offset(paraf_core::WIB).date();
     let o = travel.allocate_settlement_numbers(&o.id, on).await?;
     let sbm = travel.sbm_of(&o).await?;
-    let ppk = employee(ctx, &verifier.employee_id).await?;
+    let ppk = employee(ctx, &verifier).await?;
     let bendahara_v = o
         .verifications
         .iter()
@@ -146,6 +162,7 @@ pub async fn settle(
     // Only the kuitansi gets a number of its own: the archive claims each number once, and
     // the other documents merely cite the kuitansi, SPPD or SPT numbers already claimed.
     let mut papers: Vec<(Option<&str>, Paper)> = Vec::new();
+    let kuitansi_series: Option<&'static Series> = Some(&numbers::KUITANSI);
     let mut paid = 0;
     for (i, t) in o.pelaksana.iter().enumerate() {
         let s = settle_person(&sbm, &o, t);
@@ -198,11 +215,12 @@ pub async fn settle(
             "ppk": ppk_json,
         });
         let who = Some(t.employee_id.as_str());
-        for (layout, data, number, title, steps) in [
+        for (layout, data, number, series, title, steps) in [
             (
                 "kuitansi",
                 kuitansi,
                 kuitansi_no.clone(),
+                kuitansi_series,
                 format!("Kuitansi perjalanan dinas {} ({})", t.nama, rupiah(s.total)),
                 &signers,
             ),
@@ -210,6 +228,7 @@ pub async fn settle(
                 "rincian-biaya",
                 rincian,
                 String::new(),
+                None,
                 format!("Rincian biaya perjalanan dinas {}", t.nama),
                 &signers,
             ),
@@ -217,6 +236,7 @@ pub async fn settle(
                 "daftar-pengeluaran-riil",
                 riil,
                 String::new(),
+                None,
                 format!("Daftar pengeluaran riil {}", t.nama),
                 &only_ppk,
             ),
@@ -224,6 +244,7 @@ pub async fn settle(
                 "sppd-pengesahan",
                 pengesahan,
                 String::new(),
+                None,
                 format!("Pengesahan SPPD {}", t.nama),
                 &only_ppk,
             ),
@@ -235,6 +256,7 @@ pub async fn settle(
                     layout,
                     data,
                     number,
+                    series,
                     title,
                     steps: steps.clone(),
                 },
@@ -261,6 +283,7 @@ pub async fn settle(
             layout: "laporan-perjalanan",
             data: report,
             number: String::new(),
+            series: None,
             title: format!("Laporan perjalanan dinas {}", o.maksud),
             steps: vec![(ppk.clone(), StepKind::Paraf, None)],
         },
@@ -391,13 +414,14 @@ fn sppd_data(o: &TravelOrder, i: usize, d: &Decider, e: &Employee, on: time::Dat
 }
 
 /// A document to produce: the layout (also its archive type), its data, its official
-/// number (empty: none of its own), and who signs in which order (an invisible paraf, or a
-/// visible stamp in the named slot).
+/// number (empty: none of its own) and the reserved series it was taken from, and who
+/// signs in which order (an invisible paraf, or a visible stamp in the named slot).
 struct Paper<'a> {
     id: String,
     layout: &'static str,
     data: Value,
     number: String,
+    series: Option<&'static Series>,
     title: String,
     steps: Vec<(Employee, StepKind, Option<&'a str>)>,
 }
@@ -415,6 +439,7 @@ async fn sign_document(
         layout: layout_name,
         data,
         number,
+        series,
         title,
         steps,
     } = paper;
@@ -483,6 +508,7 @@ async fn sign_document(
                 id: id.to_string(),
                 doc_type: doc_type.to_string(),
                 number: (!number.is_empty()).then(|| number.to_string()),
+                series: series.map(|s| s.key.to_string()),
                 title: title.chars().take(200).collect(),
                 classification: CLASSIFICATION.to_string(),
                 parties,
@@ -557,13 +583,122 @@ pub fn may_verify(p: &Principal) -> bool {
     p.has(Role::Bendahara) || p.has(Role::Ppk)
 }
 
-/// The whole sign task: a travel order's documents, or the generic document.
+/// The stage of an order whose documents the approval workflow signs.
+pub const STAGE_APPROVAL: &str = "approval";
+/// The stage of an order whose settlement documents are signed after the PPK accepted.
+pub const STAGE_SETTLEMENT: &str = "settlement";
+/// The service name of generic approval requests' sign steps.
+const GENERIC_SERVICE: &str = "approval";
+
+/// The sign step a sign-task payload runs (also in the notify payload of a stuck one):
+/// a travel order's approval, or a generic approval's document.
+pub fn sign_step_of(payload: &Value) -> StepRef {
+    match order_of(payload) {
+        Some(order) => StepRef::new(SERVICE, order, STAGE_APPROVAL),
+        None => {
+            let exec = payload
+                .get("executionId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            StepRef::new(GENERIC_SERVICE, &document_id_for(exec), "sign")
+        }
+    }
+}
+
+/// What a list of failed steps shows for the step of `payload`: its title and page.
+pub(crate) async fn step_subject(
+    travel: &Travel,
+    step: &StepRef,
+    payload: &Value,
+) -> (String, Option<String>) {
+    if step.service == SERVICE {
+        let title = match travel.load(&step.subject).await {
+            Ok(o) => o.subject(),
+            Err(_) => String::new(),
+        };
+        return (title, Some(format!("/sppd/{}", step.subject)));
+    }
+    let title = payload
+        .pointer("/request/subject")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    (title, None)
+}
+
+/// Records how an attempt of a sign step ended: a failure (retrying, or stuck when no
+/// automatic retry follows), or the end of an earlier failure. Recording is best effort:
+/// a store that cannot take the record must not hide the signing's own outcome.
+async fn record<T>(
+    signing: &SignSteps,
+    step: StepRef,
+    subject: impl std::future::Future<Output = (String, Option<String>)>,
+    outcome: &Result<T, SignTaskError>,
+    stuck: bool,
+) {
+    let id = step.id();
+    let recorded = match outcome {
+        Ok(_) => signing.resolved(&step).await.map(|_| ()),
+        Err(e) => {
+            let (title, link) = subject.await;
+            let f = Failure {
+                step,
+                title,
+                link,
+                error: e.error_name().to_string(),
+                reason: e.reason(),
+            };
+            signing.failed(f, &e.to_string(), stuck).await.map(|_| ())
+        }
+    };
+    if let Err(e) = recorded {
+        tracing::error!(step = %id, error = %e, "the sign step's outcome could not be recorded");
+    }
+}
+
+fn sign_steps(ctx: &SignContext) -> SignSteps {
+    SignSteps::new(ctx.archive.table(), ctx.clock.clone())
+}
+
+/// [`settle`], with its failure recorded as a stuck sign step on the order (no workflow
+/// retries it: an admin does, through [`paraf_core::signing::SignSteps::retry`]) and a
+/// success ending an earlier failure.
+pub async fn settle_recorded(
+    ctx: &SignContext,
+    travel: &Travel,
+    order_id: &str,
+) -> Result<TravelOrder, SignTaskError> {
+    let step = StepRef::new(SERVICE, order_id, STAGE_SETTLEMENT);
+    let out = settle(ctx, travel, order_id).await;
+    let payload = Value::Null;
+    let subject = step_subject(travel, &step, &payload);
+    record(&sign_steps(ctx), step.clone(), subject, &out, true).await;
+    out
+}
+
+/// The whole sign task: a travel order's documents, or the generic document. Every
+/// failed attempt is recorded as a failed sign step (the workflow's `Retry` runs it again;
+/// when retries are exhausted, `SigningStuck` makes it wait for an admin).
 pub async fn run_sign_task(
     ctx: &SignContext,
     mailer: Option<Arc<dyn Mailer>>,
     payload: Value,
 ) -> Result<Value, SignTaskError> {
-    if let Some(order) = order_of(&payload) {
+    let travel = Travel::new(ctx.archive.table(), ctx.clock.clone());
+    let step = sign_step_of(&payload);
+    let out = sign_task(ctx, mailer, &travel, &payload).await;
+    let subject = step_subject(&travel, &step, &payload);
+    record(&sign_steps(ctx), step.clone(), subject, &out, false).await;
+    out
+}
+
+async fn sign_task(
+    ctx: &SignContext,
+    mailer: Option<Arc<dyn Mailer>>,
+    travel: &Travel,
+    payload: &Value,
+) -> Result<Value, SignTaskError> {
+    if let Some(order) = order_of(payload) {
         let exec = payload
             .get("executionId")
             .and_then(Value::as_str)
@@ -576,12 +711,11 @@ pub async fn run_sign_task(
                 OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
             })
             .unwrap_or_else(|| ctx.clock.now());
-        let travel = Travel::new(ctx.archive.table(), ctx.clock.clone());
-        let out = finalize(ctx, mailer.as_deref(), &travel, order, &exec, signed_at).await?;
+        let out = finalize(ctx, mailer.as_deref(), travel, order, &exec, signed_at).await?;
         return serde_json::to_value(out).map_err(|e| SignTaskError::Invalid(e.to_string()));
     }
-    let input: crate::sign::SignTaskInput =
-        serde_json::from_value(payload).map_err(|e| SignTaskError::Invalid(e.to_string()))?;
+    let input: crate::sign::SignTaskInput = serde_json::from_value(payload.clone())
+        .map_err(|e| SignTaskError::Invalid(e.to_string()))?;
     let out = crate::sign::run(ctx, input).await?;
     serde_json::to_value(out).map_err(|e| SignTaskError::Invalid(e.to_string()))
 }

@@ -6,8 +6,10 @@
 mod support;
 
 use paraf_core::format::{rupiah, terbilang};
+use paraf_core::signing::{SignSteps, StepState};
 use paraf_core::travel::{date_str, Attachment, OrderStatus, TravelOrder};
 use paraf_core::ServiceError;
+use paraf_tasks::sign::TsaClient;
 use support::{email, world, World, AKUN};
 use time::{Date, OffsetDateTime};
 
@@ -539,10 +541,43 @@ async fn a_trip_is_reported_verified_and_settled_with_a_kuitansi_capped_by_the_s
         .await
         .expect("the PPK's Plh");
     assert!(settle);
-    let o = paraf_tasks::travel::settle(&w.ctx, &w.travel, &id, &kabag)
+    assert_eq!(w.order(&id).await.status, OrderStatus::Accepted);
+    // The time-stamping authority is down: the settlement is a stuck sign step, the
+    // order stays accepted, nothing is archived twice.
+    let mut down = w.ctx.clone();
+    down.tsa = Some(TsaClient::new("http://127.0.0.1:9/tsa").expect("url"));
+    let failed = paraf_tasks::travel::settle_recorded(&down, &w.travel, &id).await;
+    assert!(failed.is_err());
+    assert_eq!(w.order(&id).await.status, OrderStatus::Accepted);
+    let signing = SignSteps::new(w.ctx.archive.table(), w.ctx.clock.clone());
+    let steps = signing.of_subject("sppd", &id).await.expect("steps");
+    assert_eq!(steps.len(), 1);
+    assert_eq!(steps[0].state, StepState::Stuck);
+    assert_eq!(steps[0].stage, "settlement");
+    assert!(
+        steps[0].reason.en.contains("time-stamping"),
+        "{:?}",
+        steps[0].reason
+    );
+    let admin = w.who("admin").await;
+    assert_eq!(signing.open(&admin).await.expect("open").len(), 1);
+    // Back up: the admin's retry signs it (by the PPK's Plh who accepted).
+    signing.retry(&steps[0].id, &admin).await.expect("retry");
+    let o = paraf_tasks::travel::settle_recorded(&w.ctx, &w.travel, &id)
         .await
         .expect("settle");
     assert_eq!(o.status, OrderStatus::Completed);
+    let step = signing.get(&steps[0].id).await.expect("step");
+    assert_eq!(step.state, StepState::Resolved);
+    assert!(signing.open(&admin).await.expect("open").is_empty());
+    let kuitansi = o.numbers.kuitansi.clone();
+    assert_eq!(kuitansi.len(), 1);
+    assert!(kuitansi[0].starts_with("1/KU.03-KW/32/"), "{kuitansi:?}");
+    // Run again, it finds everything done.
+    let again = paraf_tasks::travel::settle(&w.ctx, &w.travel, &id)
+        .await
+        .expect("again");
+    assert_eq!(again.version, o.version);
 
     // Uang harian by the SBM, lodging up to the SBM ceiling, transport as spent.
     let rates = w

@@ -64,7 +64,8 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 pub struct OrderView {
     pub id: String,
     pub version: i64,
-    /// draft, submitted, returned, rejected, withdrawn, approved, reported, verified, completed.
+    /// draft, submitted, returned, rejected, withdrawn, approved, reported, verified,
+    /// accepted (payment approved by the PPK, payment documents being signed), completed.
     pub status: String,
     pub status_label: String,
     pub requester_id: String,
@@ -108,6 +109,9 @@ pub struct OrderView {
     #[schema(value_type = Vec<Object>)]
     pub verifications: Vec<paraf_core::travel::Verification>,
     pub return_note: Option<String>,
+    /// Signing of the order's documents that failed and is being retried or waits for an
+    /// administrator (none while all goes well).
+    pub signing: Option<crate::signing::SigningView>,
     pub timeline: Vec<TimelineView>,
     pub created: String,
     pub updated: String,
@@ -289,6 +293,7 @@ async fn order_view(
         OrderStatus::Approved
             | OrderStatus::Reported
             | OrderStatus::Verified
+            | OrderStatus::Accepted
             | OrderStatus::Completed
     ) {
         for s in &mut chain {
@@ -383,6 +388,9 @@ async fn order_view(
             .collect(),
         verifications: o.verifications.clone(),
         return_note: o.return_note.clone(),
+        signing: crate::signing::open_step_of(state, paraf_core::travel::SERVICE, &o.id)
+            .await?
+            .map(|s| crate::signing::signing_view(&s, who, lang)),
         timeline,
         created: rfc3339(o.created),
         updated: rfc3339(o.updated),
@@ -926,16 +934,6 @@ async fn send_link(
     Ok(o)
 }
 
-fn sign_error(e: paraf_tasks::sign::SignTaskError) -> ApiError {
-    use paraf_tasks::sign::SignTaskError;
-    match e {
-        SignTaskError::Invalid(m) => ApiError::malformed(m),
-        SignTaskError::UnknownEmployee(_) => ApiError::forbidden(),
-        SignTaskError::Service(s) => s.into(),
-        other => ApiError::internal(&other),
-    }
-}
-
 async fn verify(
     state: &AppState,
     tr: &Travel,
@@ -958,8 +956,11 @@ async fn verify(
     if !settle {
         return Ok(o);
     }
+    // The PPK's decision stands whatever happens to the signing: a failure is recorded
+    // on the order as a stuck sign step (shown with it, listed for administrators).
     let ctx = crate::documents::sign_context(state);
-    paraf_tasks::travel::settle(&ctx, tr, oid, who)
-        .await
-        .map_err(sign_error)
+    match paraf_tasks::travel::settle_recorded(&ctx, tr, oid).await {
+        Ok(done) => Ok(done),
+        Err(_) => Ok(tr.load(oid).await?),
+    }
 }

@@ -26,6 +26,10 @@ pub const LAMBDA_UNKNOWN: &str = "Lambda.Unknown";
 pub const PARAF_INVALID_DECISION: &str = "Paraf.InvalidDecision";
 /// The sign function gave up (after its retries).
 pub const PARAF_SIGNING_FAILED: &str = "Paraf.SigningFailed";
+/// The sign function cannot sign the input as it is (an admin fixes the cause).
+pub use paraf_core::signing::ERROR_SIGN_INVALID as PARAF_SIGN_INVALID;
+/// The sign function failed for a reason a retry may cure (signer, store or TSA down).
+pub use paraf_core::signing::ERROR_SIGN_UNAVAILABLE as PARAF_SIGN_UNAVAILABLE;
 
 /// Every error name a definition may rely on in `ErrorEquals`.
 pub const KNOWN: &[&str] = &[
@@ -49,6 +53,8 @@ pub const KNOWN: &[&str] = &[
     LAMBDA_UNKNOWN,
     PARAF_INVALID_DECISION,
     PARAF_SIGNING_FAILED,
+    PARAF_SIGN_UNAVAILABLE,
+    PARAF_SIGN_INVALID,
 ];
 
 /// A Step Functions error: the `{"Error", "Cause"}` object handed to `Catch`.
