@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     addressed_to, call, client, demo_token as token, hidden, init_demo, mails, multipart, paraf,
-    text, today_wib, tool, web_session, ymd, App, CHAIN, PUBLIC, STAF,
+    text, today_wib, web_session, ymd, App, Validators, CHAIN, PUBLIC, STAF,
 };
 use serde_json::{json, Value};
 
@@ -107,80 +107,32 @@ async fn archived_pdf(app: &App, archivist: &str, id: &str) -> Vec<u8> {
     r.bytes().await.expect("bytes").to_vec()
 }
 
-struct Validators {
-    nss: String,
-    root: String,
+/// pdfsig and pyHanko, trusting the organisation root (`paraf ca cert`'s output).
+fn validators(dir: &Path, root_pem: &[u8]) -> Validators {
+    let root = dir.join("org-root.pem");
+    std::fs::write(&root, root_pem).expect("root");
+    Validators::new(dir, &root)
 }
 
-impl Validators {
-    fn new(dir: &Path, root_pem: &[u8]) -> Validators {
-        let root = dir.join("org-root.pem");
-        std::fs::write(&root, root_pem).expect("root");
-        let nss = dir.join("nss");
-        std::fs::create_dir_all(&nss).expect("nss");
-        let db = format!("sql:{}", nss.display());
-        let ok = |o: std::process::Output| assert!(o.status.success(), "{}", text(&o));
-        ok(Command::new("certutil")
-            .args(["-N", "-d", &db, "--empty-password"])
-            .output()
-            .expect("certutil (libnss3-tools)"));
-        ok(Command::new("certutil")
-            .args(["-A", "-d", &db, "-n", "root", "-t", "C,C,C", "-i"])
-            .arg(&root)
-            .output()
-            .expect("certutil"));
-        Validators {
-            nss: db,
-            root: root.display().to_string(),
-        }
-    }
-
-    /// Both validators accept every one of `n` signatures.
-    fn check(&self, dir: &Path, name: &str, pdf: &[u8], n: usize) {
-        let f = dir.join(name);
-        std::fs::write(&f, pdf).expect("write pdf");
-        let o = Command::new("pdfsig")
-            .args(["-nssdir", &self.nss])
-            .arg(&f)
-            .output()
-            .expect("pdfsig (poppler-utils)");
-        let t = text(&o);
-        let blocks: Vec<&str> = t.split("Signature #").skip(1).collect();
-        assert_eq!(
-            blocks.len(),
-            n,
-            "pdfsig sees {n} signatures in {name}:\n{t}"
-        );
-        for b in blocks {
-            assert!(
-                b.contains("Signature Validation: Signature is Valid.")
-                    && b.contains("Certificate Validation: Certificate is Trusted."),
-                "pdfsig on {name}:\n{t}"
-            );
-        }
-        let o = Command::new(tool("pyhanko"))
-            .args(["sign", "validate", "--trust", &self.root, "--trust-replace"])
-            .arg(&f)
-            .output()
-            .expect("pyhanko");
-        let t = text(&o);
-        // `FIELD:CERTHASH:STATUS`, one per signature (not the warnings Python may print).
-        let lines: Vec<&str> = t
-            .lines()
-            .filter(|l| {
-                l.split(':')
-                    .nth(1)
-                    .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-            })
-            .collect();
-        assert_eq!(
-            lines.len(),
-            n,
-            "pyHanko sees {n} signatures in {name}:\n{t}"
-        );
-        for l in lines {
-            assert!(l.contains("INTACT:TRUSTED"), "pyHanko on {name}: {l}\n{t}");
-        }
+/// Both validators accept every one of the `n` signatures of `pdf`.
+fn check_signed(v: &Validators, dir: &Path, name: &str, pdf: &[u8], n: usize) {
+    let f = dir.join(name);
+    std::fs::write(&f, pdf).expect("write pdf");
+    let f = f.display().to_string();
+    let (sigs, t) = v.pdfsig(&f);
+    assert_eq!(sigs.len(), n, "pdfsig sees {n} signatures in {name}:\n{t}");
+    assert!(
+        sigs.iter().all(|s| s.valid && s.trusted),
+        "pdfsig on {name}:\n{t}"
+    );
+    let (lines, t) = v.pyhanko(&f);
+    assert_eq!(
+        lines.len(),
+        n,
+        "pyHanko sees {n} signatures in {name}:\n{t}"
+    );
+    for l in lines {
+        assert!(l.contains("INTACT:TRUSTED"), "pyHanko on {name}: {l}\n{t}");
     }
 }
 
@@ -233,7 +185,7 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
         .output()
         .expect("ca cert");
     assert!(o.status.success(), "ca cert: {}", text(&o));
-    let validators = Validators::new(dir.path(), &o.stdout);
+    let validators = validators(dir.path(), &o.stdout);
     let app = App::start_with(&data, &[("PARAF_PUBLIC_URL", PUBLIC)]);
     let staf = token(&app, STAF).await;
     let archivist = token(&app, "arsiparis@demo.paraf.test").await;
@@ -394,7 +346,7 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
         .to_string();
     let spt = archived_pdf(&app, &archivist, &spt_id).await;
     // Kasubag, Kabag and PPK initial; the Sekretaris signs.
-    validators.check(dir.path(), "spt.pdf", &spt, 4);
+    check_signed(&validators, dir.path(), "spt.pdf", &spt, 4);
     let t = pdftotext(dir.path(), "spt.pdf", &spt);
     for want in [
         spt_no.as_str(),
@@ -413,7 +365,7 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
     for (i, d) in sppd_docs.iter().enumerate() {
         let pdf = archived_pdf(&app, &archivist, d["archive_id"].as_str().expect("id")).await;
         // Kasubag and Kabag initial; the PPK signs.
-        validators.check(dir.path(), &format!("sppd-{i}.pdf"), &pdf, 3);
+        check_signed(&validators, dir.path(), &format!("sppd-{i}.pdf"), &pdf, 3);
         let t = pdftotext(dir.path(), &format!("sppd-{i}.pdf"), &pdf);
         assert!(t.contains(&sppd_nos[i]), "SPPD {i} number: {t}");
         assert!(
@@ -610,7 +562,7 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
         .to_string();
     let kuitansi = archived_pdf(&app, &archivist, &doc_of("kuitansi", Some(&staf_id))).await;
     // The bendahara and the PPK sign.
-    validators.check(dir.path(), "kuitansi.pdf", &kuitansi, 2);
+    check_signed(&validators, dir.path(), "kuitansi.pdf", &kuitansi, 2);
     let t = pdftotext(dir.path(), "kuitansi.pdf", &kuitansi);
     let total = daily * 3 + lodging.min(lodging_d * 2) + train + taxi;
     assert_eq!(daily, 530_000, "the demo SBM's DKI Jakarta rate");
@@ -628,7 +580,7 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
         &doc_of("daftar-pengeluaran-riil", Some(&staf_id)),
     )
     .await;
-    validators.check(dir.path(), "riil.pdf", &riil, 1);
+    check_signed(&validators, dir.path(), "riil.pdf", &riil, 1);
     let t = pdftotext(dir.path(), "riil.pdf", &riil);
     assert!(
         t.contains("Taksi stasiun-kantor KPU RI PP") && t.contains(&rp(taxi)),

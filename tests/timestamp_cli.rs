@@ -7,8 +7,6 @@ mod common;
 #[path = "../crates/paraf-pdf/tests/tsa/mod.rs"]
 mod tsa;
 
-use std::path::Path;
-
 use common::{letter_pdf, run, text, tool};
 use tsa::start_tsa;
 

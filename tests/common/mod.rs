@@ -3,6 +3,12 @@
 
 #![allow(dead_code)]
 
+#[path = "../../crates/paraf-pdf/tests/validators/mod.rs"]
+pub mod validators;
+
+#[allow(unused_imports)]
+pub use validators::{tool, Validators};
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -345,24 +351,4 @@ pub fn addressed_to(mail: &str, to: &str) -> bool {
     mail.lines()
         .take_while(|l| !l.trim().is_empty())
         .any(|l| l.to_ascii_lowercase().starts_with("to:") && l.contains(to))
-}
-
-/// A validator from `PARAF_VENV`, the repository's `.venv`, or the PATH.
-pub fn tool(cmd: &str) -> PathBuf {
-    let venv = std::env::var_os("PARAF_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
-    let p = venv.join("bin").join(cmd);
-    if p.is_file() {
-        return p;
-    }
-    std::env::var_os("PATH")
-        .and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|d| d.join(cmd))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!("`{cmd}` not found: run scripts/install-validators and set PARAF_VENV")
-        })
 }

@@ -414,7 +414,8 @@ fn judge(ca: &Ca, case: &Case) -> (Verdicts, Report) {
             case.name
         )
     });
-    let (sigs, text) = pdfsig(ca, &file);
+    let validators = ca.validators();
+    let (sigs, text) = validators.pdfsig(&file);
     let pdfsig_verdict = if sigs.is_empty() {
         format!(
             "no signatures ({})",
@@ -422,27 +423,22 @@ fn judge(ca: &Ca, case: &Case) -> (Verdicts, Report) {
         )
     } else {
         sigs.iter()
-            .zip(
-                text.split("Signature #")
-                    .skip(1)
-                    .filter(|b| !b.contains("The signature form field is not signed.")),
-            )
-            .map(|((valid, trusted), block)| {
-                let whole = if block.contains("Total document signed") {
-                    "whole file"
-                } else {
-                    "part of the file"
-                };
+            .map(|s| {
                 format!(
-                    "{} {} {whole}",
-                    if *valid { "valid" } else { "NOT VALID" },
-                    if *trusted { "trusted" } else { "untrusted" }
+                    "{} {} {}",
+                    if s.valid { "valid" } else { "NOT VALID" },
+                    if s.trusted { "trusted" } else { "untrusted" },
+                    if s.whole_file {
+                        "whole file"
+                    } else {
+                        "part of the file"
+                    }
                 )
             })
             .collect::<Vec<_>>()
             .join(" | ")
     };
-    let (lines, text) = pyhanko(ca, &file);
+    let (lines, text) = validators.pyhanko(&file);
     let pyhanko_verdict = if lines.is_empty() {
         // pyHanko refuses some forgeries outright; show why.
         let error = text

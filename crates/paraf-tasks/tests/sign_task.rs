@@ -3,8 +3,10 @@
 //! own verifier and by the independent validators (pdfsig, pyHanko). A missing validator
 //! fails the test: run `scripts/install-validators` and export `PARAF_VENV=$PWD/.venv`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+#[path = "../../paraf-pdf/tests/validators/mod.rs"]
+mod validators;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use paraf_core::archive::Archive;
@@ -17,6 +19,7 @@ use paraf_tasks::sign::{
     self, ChainStep, DocumentSpec, Position, SignContext, SignTaskError, SignTaskInput, UploadSign,
 };
 use serde_json::json;
+use validators::Validators;
 
 const NIP_KASUBAG: &str = "198003152005011002";
 const NIP_KABAG: &str = "197512202000032001";
@@ -132,84 +135,17 @@ fn spt_input(f: &Fixture, key: &str, number: &str) -> SignTaskInput {
     }
 }
 
-// ---------- independent validators (as crates/paraf-pdf/tests/common does) ----------
-
-fn tool(cmd: &str) -> PathBuf {
-    if let Some(venv) = std::env::var_os("PARAF_VENV") {
-        let p = Path::new(&venv).join("bin").join(cmd);
-        if p.is_file() {
-            return p;
-        }
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.venv/bin")
-        .join(cmd);
-    if local.is_file() {
-        return local;
-    }
-    std::env::var_os("PATH")
-        .and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|p| p.join(cmd))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!("`{cmd}` not found: run scripts/install-validators and set PARAF_VENV")
-        })
-}
-
-fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(tool(cmd))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd}: {e}"));
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+// ---------- independent validators ----------
 
 /// pdfsig's verdicts: (signature valid, certificate trusted) per signature.
 fn pdfsig(f: &Fixture, file: &str) -> (Vec<(bool, bool)>, String) {
-    let nss = f.dir.path().join("nss");
-    let db = format!("sql:{}", nss.display());
-    if !nss.exists() {
-        std::fs::create_dir_all(&nss).expect("nss dir");
-        run("certutil", &["-N", "-d", &db, "--empty-password"]);
-        let pem = f.root_pem.display().to_string();
-        run(
-            "certutil",
-            &["-A", "-d", &db, "-n", "root", "-t", "C,C,C", "-i", &pem],
-        );
-    }
-    let text = run("pdfsig", &["-nssdir", &db, file]);
-    let sigs = text
-        .split("Signature #")
-        .skip(1)
-        .map(|b| {
-            (
-                b.contains("Signature Validation: Signature is Valid."),
-                b.contains("Certificate Validation: Certificate is Trusted."),
-            )
-        })
-        .collect();
-    (sigs, text)
+    let (sigs, text) = Validators::new(f.dir.path(), &f.root_pem).pdfsig(file);
+    (sigs.iter().map(|s| (s.valid, s.trusted)).collect(), text)
 }
 
 /// pyHanko's status lines, one per signature.
 fn pyhanko(f: &Fixture, file: &str) -> (Vec<String>, String) {
-    let pem = f.root_pem.display().to_string();
-    let text = run(
-        "pyhanko",
-        &["sign", "validate", "--trust", &pem, "--trust-replace", file],
-    );
-    let lines = text
-        .lines()
-        .filter(|l| l.matches(':').count() >= 2 && !l.starts_with(' '))
-        .map(str::to_owned)
-        .collect();
-    (lines, text)
+    Validators::new(f.dir.path(), &f.root_pem).pyhanko(file)
 }
 
 async fn archived_bytes(f: &Fixture, id: &str) -> Vec<u8> {

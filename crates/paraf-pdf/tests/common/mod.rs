@@ -3,8 +3,13 @@
 //! `scripts/install-validators` and export `PARAF_VENV=$PWD/.venv`.
 #![allow(dead_code)]
 
+#[path = "../validators/mod.rs"]
+mod validators;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+#[allow(unused_imports)]
+pub use validators::{run, tool, Output, Validators};
 
 use paraf_core::{Signer, SubjectName};
 use paraf_local::signer::{LocalCa, LocalSigner};
@@ -22,6 +27,11 @@ impl Ca {
     /// The trust roots to hand to `verify`.
     pub fn roots(&self) -> Vec<Vec<u8>> {
         vec![self.root_der.clone()]
+    }
+
+    /// pdfsig and pyHanko, trusting this CA's root.
+    pub fn validators(&self) -> Validators {
+        Validators::new(self.dir.path(), &self.root_pem)
     }
 }
 
@@ -139,54 +149,6 @@ pub async fn sign_n(ca: &Ca, pdf: &[u8], n: usize) -> Vec<u8> {
     doc
 }
 
-fn which(cmd: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(cmd))
-            .find(|p| p.is_file())
-    })
-}
-
-/// A validator's path; panics (fails the test) when it is not installed.
-pub fn tool(cmd: &str) -> PathBuf {
-    if let Some(venv) = std::env::var_os("PARAF_VENV") {
-        let p = Path::new(&venv).join("bin").join(cmd);
-        if p.is_file() {
-            return p;
-        }
-    }
-    // The repository's own venv, as scripts/install-validators makes it.
-    let local = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.venv/bin")
-        .join(cmd);
-    if local.is_file() {
-        return local;
-    }
-    which(cmd).unwrap_or_else(|| {
-        panic!("`{cmd}` not found: run scripts/install-validators and set PARAF_VENV")
-    })
-}
-
-pub struct Output {
-    pub ok: bool,
-    pub text: String,
-}
-
-pub fn run(cmd: &str, args: &[&str]) -> Output {
-    let out = Command::new(tool(cmd))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd}: {e}"));
-    Output {
-        ok: out.status.success(),
-        text: format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
-
 pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
     let p = dir.join(name);
     std::fs::write(&p, bytes).expect("write");
@@ -195,59 +157,13 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {
 
 /// pdfsig's verdict per signature: (signature valid, certificate trusted).
 pub fn pdfsig(ca: &Ca, file: &str) -> (Vec<(bool, bool)>, String) {
-    let nss = ca.dir.path().join("nss");
-    if !nss.exists() {
-        std::fs::create_dir_all(&nss).expect("nss dir");
-        let db = format!("sql:{}", nss.display());
-        let o = run("certutil", &["-N", "-d", &db, "--empty-password"]);
-        assert!(o.ok, "certutil -N: {}", o.text);
-        let pem = ca.root_pem.display().to_string();
-        let o = run(
-            "certutil",
-            &["-A", "-d", &db, "-n", "root", "-t", "C,C,C", "-i", &pem],
-        );
-        assert!(o.ok, "certutil -A: {}", o.text);
-    }
-    let db = format!("sql:{}", nss.display());
-    let o = run("pdfsig", &["-nssdir", &db, file]);
-    // pdfsig exits 0 even on a digest mismatch: the verdict is in the text.
-    let mut sigs = Vec::new();
-    // Empty signature fields are listed too, as "not signed": they are no signatures.
-    for block in o
-        .text
-        .split("Signature #")
-        .skip(1)
-        .filter(|b| !b.contains("The signature form field is not signed."))
-    {
-        sigs.push((
-            block.contains("Signature Validation: Signature is Valid."),
-            block.contains("Certificate Validation: Certificate is Trusted."),
-        ));
-    }
-    (sigs, o.text)
+    let (sigs, text) = ca.validators().pdfsig(file);
+    (sigs.iter().map(|s| (s.valid, s.trusted)).collect(), text)
 }
 
 /// pyHanko's lines, one per signature (`NAME:CERTHASH:INTACT:TRUSTED,…`).
 pub fn pyhanko(ca: &Ca, file: &str) -> (Vec<String>, String) {
-    let pem = ca.root_pem.display().to_string();
-    let o = run(
-        "pyhanko",
-        &["sign", "validate", "--trust", &pem, "--trust-replace", file],
-    );
-    // `FIELD:CERTHASH:INTACT:…` or `FIELD:CERTHASH:INVALID`; warnings are other lines.
-    let lines = o
-        .text
-        .lines()
-        .filter(|l| {
-            let parts: Vec<&str> = l.splitn(3, ':').collect();
-            matches!(parts.as_slice(), [_, hash, rest]
-                if !hash.is_empty()
-                    && hash.bytes().all(|c| c.is_ascii_hexdigit())
-                    && (rest.starts_with("INTACT:") || *rest == "INVALID"))
-        })
-        .map(str::to_owned)
-        .collect();
-    (lines, o.text)
+    ca.validators().pyhanko(file)
 }
 
 pub fn qpdf_check(file: &str) -> Output {
