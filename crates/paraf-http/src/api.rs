@@ -76,6 +76,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_employees, create_employee))
         .routes(routes!(get_employee))
         .routes(routes!(set_roles))
+        .routes(routes!(set_active))
         .routes(routes!(set_password))
         .routes(routes!(import_employees))
         .routes(routes!(list_delegations, create_delegation))
@@ -613,11 +614,14 @@ pub struct SetRolesBody {
     pub version: i64,
 }
 
-/// Replaces an employee's roles.
+/// Replaces an employee's roles. The organisation keeps at least one active admin:
+/// taking `admin` from the last one is refused with 409 (`conflict`, field `roles`) and
+/// nothing is written.
 #[utoipa::path(put, path = "/api/v1/admin/employees/{id}/roles", tag = "admin", request_body = SetRolesBody,
     params(("id" = String, Path, description = "employee id")),
-    responses((status = 200, body = EmployeeView), (status = 403, body = ErrorBody),
-              (status = 409, body = ErrorBody, description = "stale version"), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = EmployeeView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`stale`: the version changed; `conflict` on `roles`: the last active admin would lose the role"),
+              (status = 422, body = ErrorBody)))]
 async fn set_roles(
     State(state): State<AppState>,
     id: Identity,
@@ -626,6 +630,34 @@ async fn set_roles(
 ) -> Result<Json<EmployeeView>, ApiError> {
     id.require(Role::Admin)?;
     let emp = state.org.set_roles(&emp_id, &b.roles, b.version).await?;
+    Ok(Json(EmployeeView::from(&emp)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetActiveBody {
+    /// `false` deactivates: the employee can no longer sign in and is signed out
+    /// everywhere; `true` activates again.
+    pub active: bool,
+    /// The `version` read with the employee; 409 `stale` if it changed since.
+    pub version: i64,
+}
+
+/// Deactivates or reactivates an employee. Deactivating the last active admin is refused
+/// with 409 (`conflict`, field `active`) and nothing is written.
+#[utoipa::path(put, path = "/api/v1/admin/employees/{id}/active", tag = "admin", request_body = SetActiveBody,
+    params(("id" = String, Path, description = "employee id")),
+    responses((status = 200, body = EmployeeView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`stale`: the version changed; `conflict` on `active`: the last active admin would be deactivated"),
+              (status = 422, body = ErrorBody)))]
+async fn set_active(
+    State(state): State<AppState>,
+    id: Identity,
+    Path(emp_id): Path<String>,
+    Json(b): Json<SetActiveBody>,
+) -> Result<Json<EmployeeView>, ApiError> {
+    id.require(Role::Admin)?;
+    let emp = state.org.set_active(&emp_id, b.active, b.version).await?;
+    tracing::info!(employee = %emp.id, active = emp.active, by = %id.0.employee_id, "employee activity changed");
     Ok(Json(EmployeeView::from(&emp)))
 }
 

@@ -40,6 +40,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/admin/employees"),
     ("GET", "/api/v1/admin/employees/{id}"),
     ("PUT", "/api/v1/admin/employees/{id}/roles"),
+    ("PUT", "/api/v1/admin/employees/{id}/active"),
     ("PUT", "/api/v1/admin/employees/{id}/password"),
     ("POST", "/api/v1/admin/employees/import"),
     ("GET", "/api/v1/admin/delegations"),
