@@ -1,13 +1,37 @@
 //! Accounts on the real binary: the organisation keeps an admin whatever admins do (alone
-//! or racing each other), and `paraf admin roles` repairs roles from the shell.
+//! or racing each other), `paraf admin roles` repairs roles from the shell, and failed
+//! logins are throttled per account and client address (tests connect from different
+//! loopback addresses: Linux routes all of 127.0.0.0/8 to `lo`).
 
 mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
 
 use common::{client, paraf, text, token, App, DEMO_PASSWORD};
 use serde_json::{json, Value};
 
 const ADMIN: &str = "admin@demo.paraf.test";
 const STAFF: &str = "staf@demo.paraf.test";
+
+/// A client whose connections come from `from` (a loopback address such as 127.0.0.2).
+fn client_from(from: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(from.parse::<IpAddr>().expect("address"))
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+async fn login_from(app: &App, from: &str, login: &str, password: &str) -> reqwest::Response {
+    client_from(from)
+        .post(app.api("/auth/login"))
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .expect("login request")
+}
 
 async fn get_json(app: &App, bearer: &str, path: &str) -> Value {
     let res = client()
@@ -158,10 +182,10 @@ async fn two_admins_removing_each_other_at_once_leave_exactly_one() {
         let won = [s1, s2].iter().filter(|s| **s == 200).count();
         assert_eq!(won, 1, "round {round}: {s1} {body1} / {s2} {body2}");
         // The loser is refused as the last admin, or (when the winner finished before the
-        // loser was even authenticated) as no longer admin at all.
+        // loser was even authenticated) as no longer admin (403) or no longer active (401).
         for (s, body) in [(s1, &body1), (s2, &body2)] {
             assert!(
-                s == 200 || s == 409 || s == 403,
+                matches!(s, 200 | 401 | 403 | 409),
                 "round {round}: {s} {body}"
             );
         }
@@ -280,4 +304,166 @@ async fn paraf_admin_roles_grants_and_revokes_on_a_running_and_on_a_stopped_serv
         .unwrap();
     assert!(check.status.success(), "{}", text(&check));
     assert!(text(&check).contains("1 active admins"), "{}", text(&check));
+}
+
+// ---------- login throttling ----------
+
+/// Sends wrong passwords from `from` until one is refused with 429; returns how many
+/// failures came first and the refusal.
+async fn fail_until_429(app: &App, from: &str, login: &str) -> (usize, reqwest::Response) {
+    for n in 0..50 {
+        let res = login_from(app, from, login, "bukan-sandinya").await;
+        match res.status().as_u16() {
+            401 => continue,
+            429 => return (n, res),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    panic!("{login} from {from} was never throttled");
+}
+
+#[tokio::test]
+async fn a_strangers_wrong_passwords_never_lock_the_owner_out_from_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(&dir.path().join("data"));
+    let stranger = "127.0.0.2";
+    let (failures, refusal) = fail_until_429(&app, stranger, ADMIN).await;
+    assert_eq!(failures, 10, "ten failures, then the stranger is stopped");
+    let retry: u64 = refusal.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=120).contains(&retry), "Retry-After {retry}");
+    let body: Value = refusal.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+
+    // The right password from the stranger's address is refused too…
+    let res = login_from(&app, stranger, ADMIN, DEMO_PASSWORD).await;
+    assert_eq!(res.status(), 429);
+    // …and the web form says so in words.
+    let web = client_from(stranger);
+    let form = web.get(format!("{}/login", app.url)).send().await.unwrap();
+    let page = form.text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let res = web
+        .post(format!("{}/login", app.url))
+        .form(&[
+            ("login", ADMIN),
+            ("password", DEMO_PASSWORD),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Terlalu banyak percobaan masuk"), "{page}");
+
+    // The owner, from another address, signs in as always.
+    let res = login_from(&app, "127.0.0.3", ADMIN, DEMO_PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    // And other accounts from the stranger's address are not blocked by this one.
+    let res = login_from(&app, stranger, STAFF, DEMO_PASSWORD).await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_password_spray_over_many_accounts_from_one_address_is_throttled() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::start(&dir.path().join("data"));
+    let sprayer = "127.0.0.4";
+    let accounts = [
+        "ketua",
+        "sekretaris",
+        "kabag",
+        "kasubag",
+        "ppk",
+        "bendahara",
+        "arsiparis",
+        "agendaris",
+        "staf",
+        "admin",
+    ];
+    let mut refused_after = None;
+    for n in 0..60 {
+        // Never more than a few tries per account: only the address limit can stop this.
+        let login = if n < accounts.len() {
+            format!("{}@demo.paraf.test", accounts[n])
+        } else {
+            format!("orang{n}@demo.paraf.test")
+        };
+        let res = login_from(&app, sprayer, &login, "Jakarta2026!").await;
+        match res.status().as_u16() {
+            401 => {}
+            429 => {
+                assert!(res.headers().contains_key("retry-after"));
+                refused_after = Some(n);
+                break;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(
+        refused_after,
+        Some(30),
+        "thirty failures from one address, then 429"
+    );
+    let res = login_from(&app, sprayer, STAFF, DEMO_PASSWORD).await;
+    assert_eq!(res.status(), 429, "nothing more from that address");
+    let res = login_from(&app, "127.0.0.5", STAFF, DEMO_PASSWORD).await;
+    assert_eq!(res.status(), 200, "other addresses are not affected");
+}
+
+/// The value of a hidden form field.
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.find(&marker).expect("hidden field") + marker.len();
+    page[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_clients_are_told_apart_by_x_forwarded_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let proxy = "127.0.0.6";
+    let app = App::start_with(
+        &dir.path().join("data"),
+        &[("PARAF_TRUSTED_PROXIES", "127.0.0.6")],
+    );
+    let via = |from: &'static str, client: &'static str, password: &'static str| {
+        let app_url = app.api("/auth/login");
+        async move {
+            client_from(from)
+                .post(app_url)
+                .header("x-forwarded-for", client)
+                .json(&json!({"login": ADMIN, "password": password}))
+                .send()
+                .await
+                .expect("login request")
+                .status()
+                .as_u16()
+        }
+    };
+    for _ in 0..10 {
+        assert_eq!(via(proxy, "198.51.100.1", "salah-salah").await, 401);
+    }
+    assert_eq!(via(proxy, "198.51.100.1", DEMO_PASSWORD).await, 429);
+    assert_eq!(
+        via(proxy, "198.51.100.2", DEMO_PASSWORD).await,
+        200,
+        "another client behind the same proxy"
+    );
+    assert_eq!(
+        via("127.0.0.7", "198.51.100.1", DEMO_PASSWORD).await,
+        200,
+        "from a peer that is not a trusted proxy the header means nothing"
+    );
 }

@@ -1249,7 +1249,7 @@ pub(crate) mod tests {
             (ROOT_UNIT_CODE, "KPU Kabupaten Contoh")
         );
         let who = auth
-            .authenticate("it@contoh.go.id", "rahasia-sekali")
+            .authenticate("it@contoh.go.id", "rahasia-sekali", None)
             .await
             .expect("logs in");
         assert_eq!(who.id, admin.id);

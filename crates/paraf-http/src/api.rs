@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::client_addr::ClientIp;
 use crate::error::{body_text, ApiError, ErrorBody, ErrorKind, Json, Path, Query};
 use crate::i18n::{Lang, Texts};
 use crate::identity::Identity;
@@ -324,19 +325,30 @@ pub struct LoginResponse {
 }
 
 /// Signs in with NIP or email and password; returns a bearer token.
+///
+/// Failed logins are counted per account and client address, and per client address
+/// across accounts; past either limit the caller's address gets 429 for that account (or
+/// for every account) until `Retry-After` seconds have passed, the right password
+/// included. Failures from other addresses never refuse this one.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()),
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
         (status = 400, body = ErrorBody, description = "malformed JSON"),
         (status = 401, body = ErrorBody, description = "wrong login or password"),
-        (status = 429, body = ErrorBody, description = "too many failures this minute; see Retry-After"),
+        (status = 408, body = ErrorBody, description = "the body did not arrive in time"),
+        (status = 429, body = ErrorBody, description = "too many failed logins from this address (for this account, or for any); see Retry-After",
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(from): ClientIp,
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let emp = state.auth.authenticate(&req.login, &req.password).await?;
+    let emp = state
+        .auth
+        .authenticate(&req.login, &req.password, from)
+        .await?;
     let token = issue_token(&state, &emp)?;
     Ok(Json(LoginResponse {
         token,
