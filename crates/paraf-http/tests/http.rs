@@ -173,6 +173,30 @@ async fn login_by_nip_and_by_email_gives_a_token_that_opens_me() {
     }
 }
 
+#[tokio::test]
+async fn the_openapi_document_names_the_refusals_of_logins_and_of_the_last_admin() {
+    let t = TestApp::new().await;
+    let doc = t.send(get("/api/v1/openapi.json", None)).await.json();
+    let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
+    assert!(
+        login["429"]["headers"]["Retry-After"].is_object(),
+        "{login}"
+    );
+    assert!(login["408"].is_object(), "{login}");
+    for (path, field) in [
+        ("/api/v1/admin/employees/{id}/roles", "`roles`"),
+        ("/api/v1/admin/employees/{id}/active", "`active`"),
+    ] {
+        let conflict = &doc["paths"][path]["put"]["responses"]["409"]["description"];
+        assert!(
+            conflict
+                .as_str()
+                .is_some_and(|d| d.contains("last active admin") && d.contains(field)),
+            "{path}: {conflict}"
+        );
+    }
+}
+
 /// A login request from the client address `from`, as a server in front would mark it.
 fn login_from(from: &str, login: &str, password: &str) -> Request<Body> {
     let mut req = json_req(
