@@ -1,10 +1,13 @@
-//! `paraf admin …`: the same operations as the admin pages, for scripts.
+//! `paraf admin …`: the same operations as the admin pages and API, for scripts and for
+//! the shell of the machine paraf runs on. Works on the data directory of a stopped or a
+//! running `paraf serve` (the store takes one writer at a time), so an organisation that
+//! lost its admins' passwords or roles can always be repaired from here.
 
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use paraf_core::{NewEmployee, NewUnit, ServiceError};
+use paraf_core::{NewEmployee, NewUnit, Role, ServiceError};
 
 use crate::runtime::Runtime;
 
@@ -16,6 +19,9 @@ pub enum AdminCommand {
     /// Employees.
     #[command(subcommand)]
     Employees(EmployeesCommand),
+    /// Roles of employees (e.g. `paraf admin roles grant NIP_OR_EMAIL admin`).
+    #[command(subcommand)]
+    Roles(RolesCommand),
     /// Acting officials (Plh) while someone is away.
     #[command(subcommand)]
     Delegations(DelegationsCommand),
@@ -91,6 +97,22 @@ pub enum EmployeesCommand {
     },
     /// Show the supervisor chain of an employee.
     Supervisors { employee: String },
+    /// Deactivate an employee (id, NIP or email): they can no longer sign in. The last
+    /// active admin cannot be deactivated.
+    Deactivate { employee: String },
+    /// Activate a deactivated employee again.
+    Activate { employee: String },
+}
+
+#[derive(Subcommand)]
+pub enum RolesCommand {
+    /// Give an employee (id, NIP or email) a role: staff, approver, ppk, bendahara,
+    /// archivist, admin, agendaris.
+    Grant { employee: String, role: String },
+    /// Take a role from an employee; the last active admin keeps `admin`.
+    Revoke { employee: String, role: String },
+    /// Employees holding a role (default: admin), with whether they are active.
+    List { role: Option<String> },
 }
 
 #[derive(Subcommand)]
@@ -117,9 +139,39 @@ fn explain(e: ServiceError) -> anyhow::Error {
             let list: Vec<String> = fields.iter().map(|(f, m)| format!("  {f}: {m}")).collect();
             anyhow::anyhow!("invalid input:\n{}", list.join("\n"))
         }
-        ServiceError::Conflict { field, message } => anyhow::anyhow!("{field}: {message}"),
+        ServiceError::Conflict { field, message } => {
+            anyhow::anyhow!("{field}: {} ({})", message.id, message.en)
+        }
+        ServiceError::Stale => anyhow::anyhow!(
+            "the record changed while this command ran (another admin or the server); run it again"
+        ),
         other => anyhow::anyhow!("{other}"),
     }
+}
+
+async fn set_active(rt: &Runtime, who: &str, active: bool) -> anyhow::Result<()> {
+    let e = employee(rt, who).await?;
+    let e = rt
+        .auth
+        .org()
+        .set_active(&e.id, active, e.version)
+        .await
+        .map_err(explain)?;
+    let state = if e.active { "active" } else { "deactivated" };
+    println!("{} ({}) {state}", e.name, e.email);
+    Ok(())
+}
+
+fn parse_role(s: &str) -> anyhow::Result<Role> {
+    Role::parse(s).with_context(|| {
+        let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role `{s}` (one of: {})", all.join(", "))
+    })
+}
+
+fn role_list(e: &paraf_core::Employee) -> String {
+    let roles: Vec<&str> = e.roles.iter().map(|r| r.as_str()).collect();
+    roles.join(",")
 }
 
 async fn employee(rt: &Runtime, who: &str) -> anyhow::Result<paraf_core::Employee> {
@@ -157,10 +209,25 @@ pub async fn run(rt: &Runtime, cmd: AdminCommand) -> anyhow::Result<()> {
                     None => break,
                 }
             }
+            // The last-admin guard must count what the employees say.
+            let admins = org.active_admins().await.map_err(explain)?.len() as i64;
+            let counted = org.admin_count().await.map_err(explain)?;
+            if counted != admins {
+                broken.push(format!(
+                    "the admin guard counts {counted} active admins, the employees {admins}"
+                ));
+            }
+            if admins == 0 {
+                broken.push(
+                    "no active admin: `paraf admin roles grant NIP_OR_EMAIL admin`".to_string(),
+                );
+            }
             if !broken.is_empty() {
                 anyhow::bail!("store inconsistent:\n  {}", broken.join("\n  "));
             }
-            println!("store ok: {n} employees, every NIP and email claim consistent");
+            println!(
+                "store ok: {n} employees ({admins} active admins), every NIP and email claim consistent"
+            );
         }
         AdminCommand::Units(UnitsCommand::List) => {
             let units = org.units().await.map_err(explain)?;
@@ -319,6 +386,65 @@ pub async fn run(rt: &Runtime, cmd: AdminCommand) -> anyhow::Result<()> {
             let e = employee(rt, &who).await?;
             for s in org.supervisor_chain(&e).await.map_err(explain)? {
                 println!("{}\t{}\t{}", s.nip, s.name, s.jabatan);
+            }
+        }
+        AdminCommand::Employees(EmployeesCommand::Deactivate { employee: who }) => {
+            set_active(rt, &who, false).await?
+        }
+        AdminCommand::Employees(EmployeesCommand::Activate { employee: who }) => {
+            set_active(rt, &who, true).await?
+        }
+        AdminCommand::Roles(RolesCommand::Grant {
+            employee: who,
+            role,
+        }) => {
+            let role = parse_role(&role)?;
+            let e = employee(rt, &who).await?;
+            let mut roles: Vec<String> = e.roles.iter().map(|r| r.as_str().into()).collect();
+            roles.push(role.as_str().into());
+            let e = org
+                .set_roles(&e.id, &roles, e.version)
+                .await
+                .map_err(explain)?;
+            println!("{} ({}): {}", e.name, e.email, role_list(&e));
+            if !e.active {
+                println!("note: {} is deactivated; `paraf admin employees activate {}` to let them sign in", e.name, e.email);
+            }
+        }
+        AdminCommand::Roles(RolesCommand::Revoke {
+            employee: who,
+            role,
+        }) => {
+            let role = parse_role(&role)?;
+            if role == Role::Staff {
+                anyhow::bail!("every employee keeps the role staff");
+            }
+            let e = employee(rt, &who).await?;
+            let roles: Vec<String> = e
+                .roles
+                .iter()
+                .filter(|r| **r != role)
+                .map(|r| r.as_str().into())
+                .collect();
+            let e = org
+                .set_roles(&e.id, &roles, e.version)
+                .await
+                .map_err(explain)?;
+            println!("{} ({}): {}", e.name, e.email, role_list(&e));
+        }
+        AdminCommand::Roles(RolesCommand::List { role }) => {
+            let role = parse_role(role.as_deref().unwrap_or("admin"))?;
+            let mut cursor = None;
+            loop {
+                let (page, next) = org.employees(None, 200, cursor).await.map_err(explain)?;
+                for e in page.iter().filter(|e| e.has_role(role)) {
+                    let state = if e.active { "active" } else { "inactive" };
+                    println!("{}\t{}\t{}\t{state}", e.nip, e.email, e.name);
+                }
+                match next {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
             }
         }
         AdminCommand::Delegations(DelegationsCommand::Create {

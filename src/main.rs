@@ -4,10 +4,12 @@
 mod admin;
 mod docs_cmd;
 mod runtime;
+mod server;
 mod workflows_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -102,6 +104,42 @@ struct ServeArgs {
     /// signatures carrying them) show as untrusted.
     #[arg(long, env = "PARAF_TSA_ROOT")]
     tsa_root: Option<PathBuf>,
+    /// Seconds a client has to send a request's headers (also how long an idle
+    /// keep-alive connection is kept); slower clients are disconnected.
+    #[arg(long, env = "PARAF_HEADER_READ_TIMEOUT", value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    header_read_timeout: Duration,
+    /// Seconds a client has to send a request's body once its headers are in; slower
+    /// requests get 408 and the connection is closed.
+    #[arg(long, env = "PARAF_BODY_READ_TIMEOUT", value_name = "SECONDS", default_value = "30", value_parser = parse_seconds)]
+    body_read_timeout: Duration,
+    /// Connections served at once; more wait until one ends.
+    #[arg(long, env = "PARAF_MAX_CONNECTIONS", value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Reverse proxies (addresses or CIDR networks, comma separated) whose
+    /// X-Forwarded-For names the client; login throttling counts by client address.
+    /// Without it the TCP peer is the client and X-Forwarded-For is ignored.
+    #[arg(long, env = "PARAF_TRUSTED_PROXIES", value_name = "ADDR_OR_CIDR", value_delimiter = ',', value_parser = parse_proxy)]
+    trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Seconds, e.g. `10` or `0.5`; more than zero.
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 86_400.0) {
+        return Err(format!("`{s}`: give more than 0 and at most 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// `10.0.0.1` or `10.0.0.0/8`.
+fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{s}` is neither an IP address nor a CIDR network"))
 }
 
 #[derive(Subcommand)]
@@ -232,20 +270,21 @@ async fn serve(dir: &DataDir, args: ServeArgs) -> anyhow::Result<()> {
         }),
     )
     .await?;
-    let app = paraf_http::router(rt.app_state()?);
+    let app =
+        paraf_http::with_client_addr(paraf_http::router(rt.app_state()?), args.trusted_proxies);
+    let limits = server::Limits {
+        header_read_timeout: args.header_read_timeout,
+        body_read_timeout: args.body_read_timeout,
+        max_connections: args.max_connections as usize,
+    };
     rt.spawn_workflows();
     // Tests and scripts wait for this exact line.
     println!("paraf listening on http://{local}");
     if public_url != format!("http://{local}") {
         println!("paraf public URL {public_url}");
     }
-    tracing::info!(%local, data_dir = %dir.root().display(), "serving");
-    axum_serve(listener, app).await
-}
-
-async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) -> anyhow::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    tracing::info!(%local, data_dir = %dir.root().display(), ?limits, "serving");
+    server::serve(listener, app, limits, shutdown_signal())
         .await
         .context("server failed")
 }

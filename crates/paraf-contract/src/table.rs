@@ -80,6 +80,7 @@ macro_rules! table_contract_tests {
             a_garbage_or_foreign_cursor_fails_with_invalid_cursor,
             a_sparse_index_holds_only_items_with_both_index_keys,
             one_hundred_concurrent_increments_return_one_to_one_hundred,
+            concurrent_guarded_decrements_never_take_a_counter_below_one,
             an_increment_of_a_non_number_fails_with_validation,
             a_missing_or_non_string_key_fails_with_validation,
             an_empty_index_key_fails_with_validation,
@@ -888,6 +889,57 @@ pub async fn one_hundred_concurrent_increments_return_one_to_one_hundred(t: Arc<
     let stored = get(&*t, "counter", "agenda#2026").await.expect("counter");
     assert_eq!(stored.get("next"), Some(&json!(100)));
     assert_eq!(t.increment(&counter, "next", 5).await, Ok(105));
+}
+
+/// The shape of paraf's last-admin guard: each transaction writes a record and takes one
+/// from a counter on condition that the counter is neither 0 nor 1. Of ten racing
+/// transactions on a counter of 5, exactly four succeed (with their records) and the
+/// counter ends at 1; the others fail with `ConditionFailed` naming the counter, or with a
+/// `Conflict` and are tried again.
+pub async fn concurrent_guarded_decrements_never_take_a_counter_below_one(t: Arc<dyn Table>) {
+    put(&*t, json!({"pk":"guard","sk":"count","count":5})).await;
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let t = Arc::clone(&t);
+            tokio::spawn(async move {
+                let ops = vec![
+                    put_op(
+                        json!({"pk":"member","sk":format!("{i}")}),
+                        Some(Condition::absent()),
+                    ),
+                    TxOp::Update {
+                        key: key("guard", "count"),
+                        update: Update::new().add("count", -1),
+                        condition: Some(Condition::And(vec![
+                            Condition::Exists("count".into()),
+                            Condition::NotEquals("count".into(), json!(0)),
+                            Condition::NotEquals("count".into(), json!(1)),
+                        ])),
+                    },
+                ];
+                for _ in 0..100 {
+                    match t.transact_write(ops.clone()).await {
+                        Err(TableError::Conflict) => continue,
+                        other => return other,
+                    }
+                }
+                Err(TableError::Conflict)
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await {
+            Ok(Ok(())) => won += 1,
+            Ok(Err(TableError::ConditionFailed { op: Some(1) })) => {}
+            other => panic!("unexpected outcome: {other:?}"),
+        }
+    }
+    assert_eq!(won, 4);
+    let stored = get(&*t, "guard", "count").await.expect("counter");
+    assert_eq!(stored.get("count"), Some(&json!(1)));
+    let (members, _) = all_pages(&*t, Query::partition(Index::Primary, "member")).await;
+    assert_eq!(members.len(), 4, "only the winners' records are stored");
 }
 
 pub async fn an_increment_of_a_non_number_fails_with_validation(t: Arc<dyn Table>) {

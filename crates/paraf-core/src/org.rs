@@ -9,8 +9,11 @@
 //! | unique value | `UNIQUE#NIP#nip`, `UNIQUE#EMAIL#email`, `UNIQUE#UNIT#code` | `UNIQUE` | | | |
 //! | delegation | `DELEG#id` | `META` | `DELEGOF#principal` / `from#id` | `DELEGTO#acting` / `from#id` | |
 //!
+//! | admin guard | `ORG#ADMINS` | `COUNT` | | | |
+//!
 //! Writes that touch an item and its unique values go in one transaction, so a crash or
 //! a conflict never leaves an employee without its NIP claim or a claim without its owner.
+//! Writes that change who is an active admin carry the admin guard along ([`admins`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -26,6 +29,8 @@ use crate::ports::table::{
 };
 use crate::text;
 use crate::types::{Email, Nip};
+
+pub mod admins;
 
 pub type UnitId = String;
 pub type EmployeeId = String;
@@ -585,9 +590,12 @@ impl Org {
     }
 
     /// Creates an employee with its NIP and email claims in one transaction.
+    /// An employee created as admin counts as one more active admin ([`admins`]).
     pub async fn create_employee(&self, input: NewEmployee) -> Result<Employee, ServiceError> {
         let emp = self.prepare_employee(&input).await?;
-        match self.table.transact_write(self.employee_ops(&emp)?).await {
+        let mut ops = self.employee_ops(&emp)?;
+        ops.extend(self.guard_for_new(&emp).await?);
+        match self.table.transact_write(ops).await {
             Ok(()) => {
                 tracing::info!(employee = %emp.id, unit = %emp.unit_id, "employee created");
                 Ok(emp)
@@ -671,7 +679,8 @@ impl Org {
         .await
     }
 
-    /// Replaces the role set (everyone keeps `staff`), guarded by `version`.
+    /// Replaces the role set (everyone keeps `staff`), guarded by `version`. Taking
+    /// `admin` from the last active admin is refused ([`admins::last_admin`]).
     pub async fn set_roles(
         &self,
         id: &str,
@@ -692,22 +701,22 @@ impl Org {
             }
         }
         errors.into_result()?;
-        let roles: Vec<&str> = set.iter().map(|r| r.as_str()).collect();
-        let it = self
-            .table
-            .update(
-                &emp_key(id),
-                crate::ports::table::Update::new()
-                    .set("roles", json!(roles))
-                    .add("version", 1),
-                Some(Condition::And(vec![
-                    Condition::present(),
-                    Condition::version(version),
-                ])),
-            )
-            .await
-            .map_err(stale)?;
-        from_item(it)
+        let before = self.employee(id).await?;
+        if before.version != version {
+            return Err(ServiceError::Stale);
+        }
+        let names: Vec<&str> = set.iter().map(|r| r.as_str()).collect();
+        let after = Employee {
+            roles: set.clone(),
+            ..before.clone()
+        };
+        self.write_guarded(
+            &before,
+            &after,
+            crate::ports::table::Update::new().set("roles", json!(names)),
+            "roles",
+        )
+        .await
     }
 
     /// The supervisor of an employee: the explicit supervisor if set, else the head of
@@ -1207,7 +1216,7 @@ impl ImportReport {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::auth::Auth;
     use crate::memory::MemoryTable;
@@ -1217,7 +1226,9 @@ mod tests {
         Auth::new(Arc::new(MemoryTable::new()), Arc::new(SystemClock))
     }
 
-    fn first_admin() -> FirstAdmin {
+    /// The organisation the domain's unit tests set up: admin `it@contoh.go.id`, password
+    /// `rahasia-sekali`.
+    pub(crate) fn first_admin() -> FirstAdmin {
         FirstAdmin {
             org_name: "KPU Kabupaten Contoh".into(),
             nip: "198503122010011003".into(),
@@ -1238,7 +1249,7 @@ mod tests {
             (ROOT_UNIT_CODE, "KPU Kabupaten Contoh")
         );
         let who = auth
-            .authenticate("it@contoh.go.id", "rahasia-sekali")
+            .authenticate("it@contoh.go.id", "rahasia-sekali", None)
             .await
             .expect("logs in");
         assert_eq!(who.id, admin.id);

@@ -202,40 +202,48 @@ async fn a_csv_import_reports_each_bad_row_and_writes_only_good_rows() {
 }
 
 #[tokio::test]
-async fn login_works_by_nip_or_email_and_throttles_after_ten_failures_a_minute() {
+async fn login_works_by_nip_or_email_and_throttles_ten_failures_from_one_address() {
     let (auth, clock) = with_demo().await;
+    let here = Some("203.0.113.7".parse().unwrap());
     let by_email = auth
-        .authenticate("ppk@demo.paraf.test", demo::DEMO_PASSWORD)
+        .authenticate("ppk@demo.paraf.test", demo::DEMO_PASSWORD, here)
         .await
         .unwrap();
     assert!(by_email.has_role(Role::Ppk));
     let by_nip = auth
-        .authenticate("19750101 200003 1 011", demo::DEMO_PASSWORD)
+        .authenticate("19750101 200003 1 011", demo::DEMO_PASSWORD, here)
         .await
         .unwrap();
     assert_eq!(by_nip.id, by_email.id);
     for _ in 0..10 {
         assert_eq!(
-            auth.authenticate("ppk@demo.paraf.test", "salah")
+            auth.authenticate("ppk@demo.paraf.test", "salah", here)
                 .await
                 .unwrap_err(),
             ServiceError::Unauthenticated
         );
     }
     let err = auth
-        .authenticate("ppk@demo.paraf.test", demo::DEMO_PASSWORD)
+        .authenticate("ppk@demo.paraf.test", demo::DEMO_PASSWORD, here)
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, ServiceError::TooManyRequests { .. }),
-        "{err:?}"
-    );
-    // Other accounts are not affected, and the lock lifts the next minute.
-    auth.authenticate("admin@demo.paraf.test", demo::DEMO_PASSWORD)
+    let ServiceError::TooManyRequests { retry_after_secs } = err else {
+        panic!("{err:?}")
+    };
+    // Other accounts from here, and this account from elsewhere, are not affected; the
+    // refusal lifts after Retry-After.
+    auth.authenticate("admin@demo.paraf.test", demo::DEMO_PASSWORD, here)
         .await
         .unwrap();
-    clock.advance(time::Duration::seconds(61));
-    auth.authenticate("ppk@demo.paraf.test", demo::DEMO_PASSWORD)
+    auth.authenticate(
+        "ppk@demo.paraf.test",
+        demo::DEMO_PASSWORD,
+        Some("198.51.100.20".parse().unwrap()),
+    )
+    .await
+    .unwrap();
+    clock.advance(time::Duration::seconds(retry_after_secs as i64));
+    auth.authenticate("ppk@demo.paraf.test", demo::DEMO_PASSWORD, here)
         .await
         .unwrap();
 }
@@ -244,7 +252,7 @@ async fn login_works_by_nip_or_email_and_throttles_after_ten_failures_a_minute()
 async fn a_session_ends_at_logout_and_at_expiry() {
     let (auth, clock) = with_demo().await;
     let emp = auth
-        .authenticate("admin@demo.paraf.test", demo::DEMO_PASSWORD)
+        .authenticate("admin@demo.paraf.test", demo::DEMO_PASSWORD, None)
         .await
         .unwrap();
     let s = auth.create_session(&emp).await.unwrap();

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::client_addr::ClientIp;
 use crate::error::{body_text, ApiError, ErrorBody, ErrorKind, Json, Path, Query};
 use crate::i18n::{Lang, Texts};
 use crate::identity::Identity;
@@ -76,6 +77,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_employees, create_employee))
         .routes(routes!(get_employee))
         .routes(routes!(set_roles))
+        .routes(routes!(set_active))
         .routes(routes!(set_password))
         .routes(routes!(import_employees))
         .routes(routes!(list_delegations, create_delegation))
@@ -324,19 +326,30 @@ pub struct LoginResponse {
 }
 
 /// Signs in with NIP or email and password; returns a bearer token.
+///
+/// Failed logins are counted per account and client address, and per client address
+/// across accounts; past either limit the caller's address gets 429 for that account (or
+/// for every account) until `Retry-After` seconds have passed, the right password
+/// included. Failures from other addresses never refuse this one.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()),
     request_body = LoginRequest,
     responses(
         (status = 200, body = LoginResponse),
         (status = 400, body = ErrorBody, description = "malformed JSON"),
         (status = 401, body = ErrorBody, description = "wrong login or password"),
-        (status = 429, body = ErrorBody, description = "too many failures this minute; see Retry-After"),
+        (status = 408, body = ErrorBody, description = "the body did not arrive in time"),
+        (status = 429, body = ErrorBody, description = "too many failed logins from this address (for this account, or for any); see Retry-After",
+            headers(("Retry-After" = u64, description = "seconds to wait"))),
     ))]
 async fn login(
     State(state): State<AppState>,
+    ClientIp(from): ClientIp,
     Json(req): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let emp = state.auth.authenticate(&req.login, &req.password).await?;
+    let emp = state
+        .auth
+        .authenticate(&req.login, &req.password, from)
+        .await?;
     let token = issue_token(&state, &emp)?;
     Ok(Json(LoginResponse {
         token,
@@ -614,11 +627,14 @@ pub struct SetRolesBody {
     pub version: i64,
 }
 
-/// Replaces an employee's roles.
+/// Replaces an employee's roles. The organisation keeps at least one active admin:
+/// taking `admin` from the last one is refused with 409 (`conflict`, field `roles`) and
+/// nothing is written.
 #[utoipa::path(put, path = "/api/v1/admin/employees/{id}/roles", tag = "admin", request_body = SetRolesBody,
     params(("id" = String, Path, description = "employee id")),
-    responses((status = 200, body = EmployeeView), (status = 403, body = ErrorBody),
-              (status = 409, body = ErrorBody, description = "stale version"), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = EmployeeView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`stale`: the version changed; `conflict` on `roles`: the last active admin would lose the role"),
+              (status = 422, body = ErrorBody)))]
 async fn set_roles(
     State(state): State<AppState>,
     id: Identity,
@@ -627,6 +643,34 @@ async fn set_roles(
 ) -> Result<Json<EmployeeView>, ApiError> {
     id.require(Role::Admin)?;
     let emp = state.org.set_roles(&emp_id, &b.roles, b.version).await?;
+    Ok(Json(EmployeeView::from(&emp)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SetActiveBody {
+    /// `false` deactivates: the employee can no longer sign in and is signed out
+    /// everywhere; `true` activates again.
+    pub active: bool,
+    /// The `version` read with the employee; 409 `stale` if it changed since.
+    pub version: i64,
+}
+
+/// Deactivates or reactivates an employee. Deactivating the last active admin is refused
+/// with 409 (`conflict`, field `active`) and nothing is written.
+#[utoipa::path(put, path = "/api/v1/admin/employees/{id}/active", tag = "admin", request_body = SetActiveBody,
+    params(("id" = String, Path, description = "employee id")),
+    responses((status = 200, body = EmployeeView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "`stale`: the version changed; `conflict` on `active`: the last active admin would be deactivated"),
+              (status = 422, body = ErrorBody)))]
+async fn set_active(
+    State(state): State<AppState>,
+    id: Identity,
+    Path(emp_id): Path<String>,
+    Json(b): Json<SetActiveBody>,
+) -> Result<Json<EmployeeView>, ApiError> {
+    id.require(Role::Admin)?;
+    let emp = state.org.set_active(&emp_id, b.active, b.version).await?;
+    tracing::info!(employee = %emp.id, active = emp.active, by = %id.0.employee_id, "employee activity changed");
     Ok(Json(EmployeeView::from(&emp)))
 }
 

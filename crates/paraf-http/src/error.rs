@@ -20,6 +20,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::i18n::{Lang, Texts};
+use crate::limits::is_body_deadline;
 
 /// What went wrong, as the client sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,7 @@ pub enum ErrorKind {
     Stale,
     Validation,
     TooManyRequests,
+    RequestTimeout,
     PayloadTooLarge,
     UnsupportedMediaType,
     Internal,
@@ -47,6 +49,7 @@ impl ErrorKind {
             ErrorKind::Conflict | ErrorKind::Stale => StatusCode::CONFLICT,
             ErrorKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -62,6 +65,7 @@ impl ErrorKind {
             ErrorKind::Stale => "stale",
             ErrorKind::Validation => "validation",
             ErrorKind::TooManyRequests => "too_many_requests",
+            ErrorKind::RequestTimeout => "request_timeout",
             ErrorKind::PayloadTooLarge => "payload_too_large",
             ErrorKind::UnsupportedMediaType => "unsupported_media_type",
             ErrorKind::Internal => "internal",
@@ -77,6 +81,7 @@ impl ErrorKind {
             ErrorKind::Stale => t.err_stale,
             ErrorKind::Validation => t.err_validation,
             ErrorKind::TooManyRequests => t.err_too_many,
+            ErrorKind::RequestTimeout => t.err_timeout,
             ErrorKind::PayloadTooLarge => t.err_too_large,
             ErrorKind::UnsupportedMediaType => t.err_unsupported,
             ErrorKind::Internal => t.err_internal,
@@ -104,7 +109,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable machine-readable code: malformed, unauthenticated, forbidden, not_found,
-    /// conflict, stale, validation, too_many_requests, internal.
+    /// conflict, stale, validation, too_many_requests, request_timeout, payload_too_large,
+    /// unsupported_media_type, internal.
     pub code: String,
     /// Human-readable, in Indonesian unless English was asked for.
     pub message: String,
@@ -135,6 +141,10 @@ impl ApiError {
     }
     pub fn not_found() -> Self {
         ApiError::new(ErrorKind::NotFound)
+    }
+    /// The request (its body) did not arrive in time.
+    pub fn request_timeout() -> Self {
+        ApiError::new(ErrorKind::RequestTimeout)
     }
     pub fn internal(cause: &dyn std::error::Error) -> Self {
         log_chain(cause);
@@ -234,6 +244,7 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
             R::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 ApiError::new(ErrorKind::PayloadTooLarge)
             }
+            R::BytesRejection(b) if is_body_deadline(&b) => ApiError::request_timeout(),
             // The serde message names the line, column and field: useful and safe to show.
             other => ApiError::malformed(other.body_text()),
         }
@@ -260,7 +271,9 @@ impl From<axum::extract::multipart::MultipartRejection> for ApiError {
 
 impl From<axum::extract::multipart::MultipartError> for ApiError {
     fn from(r: axum::extract::multipart::MultipartError) -> Self {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if is_body_deadline(&r) {
+            ApiError::request_timeout()
+        } else if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(ErrorKind::PayloadTooLarge)
         } else {
             ApiError::malformed(r.body_text())
@@ -321,6 +334,7 @@ pub async fn localize(req: Request, next: Next) -> Response {
     if !is_json && (status.is_client_error() || status.is_server_error()) {
         let kind = match status {
             StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
+            StatusCode::REQUEST_TIMEOUT => ErrorKind::RequestTimeout,
             StatusCode::NOT_FOUND => ErrorKind::NotFound,
             StatusCode::METHOD_NOT_ALLOWED | StatusCode::BAD_REQUEST => ErrorKind::Malformed,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorKind::UnsupportedMediaType,
@@ -339,10 +353,15 @@ pub async fn localize(req: Request, next: Next) -> Response {
     res
 }
 
-/// Reads a body into a string, mapping a too-large body to 413 and bad UTF-8 to 400.
+/// Reads a body into a string, mapping a too-large body to 413, one that came too slowly
+/// to 408 and bad UTF-8 to 400.
 pub async fn body_text(body: Body, limit: usize) -> Result<String, ApiError> {
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::new(ErrorKind::PayloadTooLarge))?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        if is_body_deadline(&e) {
+            ApiError::request_timeout()
+        } else {
+            ApiError::new(ErrorKind::PayloadTooLarge)
+        }
+    })?;
     String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::malformed("UTF-8"))
 }

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod api;
+pub mod client_addr;
 pub mod dispositions;
 pub mod documents;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod i18n;
 pub mod identity;
 pub mod inbox;
 pub mod jwt;
+pub mod limits;
 pub mod pages;
 pub mod signing;
 pub mod travel;
@@ -46,6 +48,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+pub use client_addr::{with_client_addr, ClientAddr, ClientIp};
 pub use error::{ApiError, ErrorKind};
 pub use i18n::{Lang, Texts};
 pub use identity::{principal_from_cognito_claims, AuthorizerClaims, Identity};

@@ -21,6 +21,7 @@ use rand::RngCore;
 use serde::Deserialize;
 
 use crate::api::{create_employee_with_password, unit_tree, NewEmployeeBody, UnitNode};
+use crate::client_addr::ClientIp;
 use crate::error::{ApiError, ErrorKind};
 use crate::i18n::{Lang, Texts, LANG_COOKIE};
 use crate::identity::{cookie, same_token, Identity, WebSession, SESSION_COOKIE};
@@ -296,6 +297,7 @@ pub fn error_page(lang: Lang, kind: ErrorKind) -> Response {
         ErrorKind::NotFound => (t.not_found_title, t.err_not_found),
         ErrorKind::Internal => (t.server_error_title, t.err_internal),
         ErrorKind::TooManyRequests => (t.server_error_title, t.err_too_many),
+        ErrorKind::RequestTimeout => (t.server_error_title, t.err_timeout),
         _ => (t.server_error_title, t.err_malformed),
     };
     let shell = Shell {
@@ -562,6 +564,7 @@ struct LoginForm {
 
 async fn login_submit(State(state): State<AppState>, lang: Lang, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    let from = ClientIp::of(&parts).0;
     let sent_cookie = cookie(&parts, LOGIN_CSRF_COOKIE).unwrap_or("").to_string();
     let Ok(Form(form)) =
         Form::<LoginForm>::from_request(Request::from_parts(parts, body), &state).await
@@ -572,7 +575,11 @@ async fn login_submit(State(state): State<AppState>, lang: Lang, req: Request) -
         return csrf_failed(lang);
     }
     let t = lang.texts();
-    let emp = match state.auth.authenticate(&form.login, &form.password).await {
+    let emp = match state
+        .auth
+        .authenticate(&form.login, &form.password, from)
+        .await
+    {
         Ok(emp) => emp,
         Err(e @ (ServiceError::Unauthenticated | ServiceError::TooManyRequests { .. })) => {
             let (status, msg) = match e {

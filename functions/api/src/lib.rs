@@ -2,7 +2,9 @@
 //! Gateway HTTP API v2, served by `lambda_http`.
 //!
 //! The claims of the HTTP API's JWT authorizer (`requestContext.authorizer.jwt.claims`)
-//! become the request's [`AuthorizerClaims`]; nothing else sets that extension. Without
+//! become the request's [`AuthorizerClaims`]; nothing else sets that extension. The
+//! caller's address for login throttling is API Gateway's `requestContext.http.sourceIp`
+//! ([`ClientAddr`]), never a header the client could write (`X-Forwarded-For`). Without
 //! a usable configuration the function still answers: `GET /healthz` says 503 and names
 //! the variables at fault, every other path answers 503 with a JSON error.
 
@@ -17,7 +19,7 @@ use lambda_http::{Request, RequestExt};
 use paraf_aws::config::{Config, ConfigError, SESSION_SECRET, TSA_URL};
 use paraf_aws::AwsClients;
 use paraf_core::{Blobs, Clock, Mailer, Signer, SystemClock, Table, Workflows};
-use paraf_http::{AppState, AuthorizerClaims, HttpConfig, JwtKeys};
+use paraf_http::{AppState, AuthorizerClaims, ClientAddr, HttpConfig, JwtKeys};
 use serde_json::{json, Value};
 
 /// The service `lambda_http::run` serves.
@@ -144,25 +146,36 @@ fn unavailable_json(body: Value) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
 }
 
-/// The router behind Lambda: each request first gets its authorizer claims.
+/// The router behind Lambda: each request first gets its authorizer claims and source
+/// address.
 pub fn app(router: Router) -> LambdaApp {
     MapRequest::new(router, with_authorizer_claims as fn(Request) -> Request)
 }
 
 /// Copies the HTTP API JWT authorizer's claims into [`AuthorizerClaims`] (API Gateway has
-/// verified the token). Anything else claiming to be them is dropped first.
+/// verified the token) and `requestContext.http.sourceIp` into [`ClientAddr`]. Anything
+/// else claiming to be them is dropped first.
 pub fn with_authorizer_claims(mut req: Request) -> Request {
     req.extensions_mut().remove::<AuthorizerClaims>();
-    let claims = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.jwt.as_ref())
-            .map(|jwt| jwt.claims.clone())
-            .filter(|c| !c.is_empty()),
+    req.extensions_mut().remove::<ClientAddr>();
+    let (claims, source_ip) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => (
+            ctx.authorizer
+                .as_ref()
+                .and_then(|a| a.jwt.as_ref())
+                .map(|jwt| jwt.claims.clone())
+                .filter(|c| !c.is_empty()),
+            ctx.http
+                .source_ip
+                .as_deref()
+                .and_then(|ip| ip.parse::<std::net::IpAddr>().ok()),
+        ),
         #[allow(unreachable_patterns)] // other event sources when features unify
-        _ => None,
+        _ => (None, None),
     };
+    if let Some(ip) = source_ip {
+        req.extensions_mut().insert(ClientAddr(ip));
+    }
     if let Some(claims) = claims {
         let object = claims
             .into_iter()

@@ -192,3 +192,52 @@ async fn the_start_up_probe_passes_over_a_reachable_table() {
         .await
         .expect("the table answers");
 }
+
+/// `POST /api/v1/auth/login` as API Gateway delivers it: from `source_ip`, with an
+/// `X-Forwarded-For` the client wrote itself.
+fn login_event(source_ip: &str, forwarded_for: &str, login: &str, password: &str) -> String {
+    let mut event: Value = serde_json::from_str(HEALTHZ).expect("fixture");
+    event["routeKey"] = json!("POST /api/v1/auth/login");
+    event["rawPath"] = json!("/api/v1/auth/login");
+    event["headers"]["content-type"] = json!("application/json");
+    event["headers"]["x-forwarded-for"] = json!(forwarded_for);
+    event["headers"]
+        .as_object_mut()
+        .expect("headers")
+        .remove("content-length");
+    event["requestContext"]["routeKey"] = json!("POST /api/v1/auth/login");
+    event["requestContext"]["http"]["method"] = json!("POST");
+    event["requestContext"]["http"]["path"] = json!("/api/v1/auth/login");
+    event["requestContext"]["http"]["sourceIp"] = json!(source_ip);
+    event["body"] = json!(json!({"login": login, "password": password}).to_string());
+    event.to_string()
+}
+
+#[tokio::test]
+async fn logins_are_throttled_by_the_api_gateway_source_address_not_by_headers() {
+    let clients = common::Moto::shared().clients().await;
+    let table = demo_table(&clients).await;
+    let vars = env(&table);
+    let admin = "admin@demo.paraf.test";
+    for i in 0..10 {
+        // A different forged X-Forwarded-For every time: it must not spread the count.
+        let event = login_event(
+            "203.0.113.7",
+            &format!("198.51.100.{i}"),
+            admin,
+            "salah-salah",
+        );
+        let (status, body) = invoke(app(&vars, &clients), &event).await;
+        assert_eq!(status, 401, "{body}");
+    }
+    let event = login_event("203.0.113.7", "198.51.100.99", admin, "paraf-demo");
+    let (status, body) = invoke(app(&vars, &clients), &event).await;
+    assert_eq!(status, 429, "the stranger's address is stopped: {body}");
+    assert_eq!(body["error"]["code"], "too_many_requests");
+    let event = login_event("198.51.100.20", "198.51.100.20", admin, "paraf-demo");
+    let (status, body) = invoke(app(&vars, &clients), &event).await;
+    assert_eq!(
+        status, 200,
+        "the owner elsewhere signs in on DynamoDB too: {body}"
+    );
+}

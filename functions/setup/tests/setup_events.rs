@@ -89,7 +89,7 @@ async fn the_first_admin_is_created_with_the_ca_and_can_log_in() {
     assert!(subject.contains(&format!("CN={ORG} Root CA")), "{subject}");
     let admin = w
         .auth
-        .authenticate("it@contoh.go.id", "rahasia-sekali")
+        .authenticate("it@contoh.go.id", "rahasia-sekali", None)
         .await
         .expect("the admin logs in");
     assert_eq!(out["adminId"], admin.id.as_str());
@@ -156,7 +156,11 @@ async fn the_demo_loads_only_with_its_explicit_flag() {
     assert_eq!(out["employees"], employees);
     assert!(units > 1 && employees >= 25, "{out}");
     w.auth
-        .authenticate("admin@demo.paraf.test", paraf_core::demo::DEMO_PASSWORD)
+        .authenticate(
+            "admin@demo.paraf.test",
+            paraf_core::demo::DEMO_PASSWORD,
+            None,
+        )
         .await
         .expect("the demo admin logs in");
 }
