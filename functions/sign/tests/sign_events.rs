@@ -26,7 +26,7 @@ use paraf_core::{
     Blobs, ExecutionDescription, HistoryEvent, Org, Principal, Signer, SystemClock, Table,
     Workflows, WorkflowsError, WIB,
 };
-use paraf_pdf::Modification;
+use paraf_pdf::{ChangeKind, Modification};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
@@ -432,10 +432,25 @@ async fn a_travel_order_is_finalised_on_aws_signed_with_kms_archived_in_s3_and_m
         assert!(s.byte_range_ok && s.digest_ok, "intact: {s:#?}");
         assert!(s.trusted, "certified by the KMS CA: {s:#?}");
         assert!(s.signing_certificate_v2 && s.certificate_valid_at_signing_time);
-        assert_ne!(s.modification, Modification::ContentChanged);
-        // moto signs DIGEST requests over SHA-256(digest) (FACTS.md): the value cannot
-        // verify. If this fails, moto was fixed: require `report.all_valid()` instead.
+        // moto signs DIGEST requests over SHA-256(digest): the value cannot verify. If
+        // this fails, moto was fixed: require `report.all_valid()` instead.
         assert!(!s.signature_ok, "moto now signs KMS digests right");
+        // So every later signature counts as a broken one added; apart from those,
+        // nothing may have changed after each signature.
+        for change in &s.changes {
+            assert!(
+                matches!(
+                    change.kind,
+                    ChangeKind::SignatureAdded { .. } | ChangeKind::BrokenSignatureAdded { .. }
+                ),
+                "signature {i}: only signatures were added after it: {change:#?}"
+            );
+        }
+        if i == 3 {
+            assert_eq!(s.modification, Modification::None, "{s:#?}");
+        } else {
+            assert_eq!(s.changes.len(), 3 - i, "one change per later signature: {s:#?}");
+        }
         let key = w
             .clients
             .kms

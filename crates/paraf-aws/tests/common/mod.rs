@@ -31,7 +31,7 @@ impl Drop for Moto {
     }
 }
 
-fn moto_binary() -> PathBuf {
+fn moto_python() -> PathBuf {
     let venv = match std::env::var_os("PARAF_VENV") {
         Some(v) => PathBuf::from(v),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv"),
@@ -42,7 +42,16 @@ fn moto_binary() -> PathBuf {
         "moto_server not found at {} (run scripts/install-emulators or set PARAF_VENV)",
         bin.display()
     );
-    bin
+    venv.join("bin/python")
+}
+
+/// moto_server started through a launcher that applies DynamoDB requests one at a time,
+/// as DynamoDB applies item writes atomically (see the launcher's docstring).
+fn moto_launcher() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../crates/paraf-aws/tests/support/moto_server.py"
+    ))
 }
 
 fn free_port() -> u16 {
@@ -67,12 +76,13 @@ fn answers(port: u16) -> bool {
 
 impl Moto {
     pub fn start() -> Moto {
-        let bin = moto_binary();
+        let bin = moto_python();
         let port = free_port();
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(r#""$0" "$@" </dev/null >/dev/null 2>&1 & m=$!; cat >/dev/null; kill $m; wait $m"#)
             .arg(&bin)
+            .arg(moto_launcher())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // Step Functions calls moto's own Lambda at localhost:$MOTO_PORT (else 5000).
             .env("MOTO_PORT", port.to_string())
