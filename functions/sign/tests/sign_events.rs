@@ -433,7 +433,7 @@ async fn a_travel_order_is_finalised_on_aws_signed_with_kms_archived_in_s3_and_m
         assert!(s.trusted, "certified by the KMS CA: {s:#?}");
         assert!(s.signing_certificate_v2 && s.certificate_valid_at_signing_time);
         assert_ne!(s.modification, Modification::ContentChanged);
-        // moto signs DIGEST requests over SHA-256(digest) (FACTS.md): the value cannot
+        // moto signs DIGEST requests over SHA-256(digest) (docs/testing.md): the value cannot
         // verify. If this fails, moto was fixed: require `report.all_valid()` instead.
         assert!(!s.signature_ok, "moto now signs KMS digests right");
         let key = w
