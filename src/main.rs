@@ -31,8 +31,24 @@ struct Cli {
         default_value = "./paraf-data"
     )]
     data_dir: PathBuf,
+    /// Log lines as text (coloured only on a terminal) or as JSON objects, one per line,
+    /// for servers whose logs a collector reads.
+    #[arg(
+        long,
+        global = true,
+        env = "PARAF_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -148,25 +164,27 @@ enum CaCommand {
     Cert,
 }
 
-fn init_logging() {
+/// Logs go to stderr, filtered by `PARAF_LOG`; colours only when stderr is a terminal, so
+/// a log file or a journal holds plain text.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("PARAF_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
-    let json = std::env::var("PARAF_LOG_FORMAT").is_ok_and(|f| f == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
     }
 }
 
 #[tokio::main]
 async fn main() {
-    init_logging();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     if let Err(e) = run(cli).await {
         eprintln!("error: {e:#}");
         std::process::exit(1);

@@ -362,6 +362,9 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
         .expect("sppd docs")
         .clone();
     assert_eq!(sppd_docs.len(), 2);
+    for (d, t) in sppd_docs.iter().zip(order["pelaksana"].as_array().expect("pelaksana")) {
+        assert_eq!(d["employee_id"], t["employee_id"], "each SPPD names its traveller");
+    }
     for (i, d) in sppd_docs.iter().enumerate() {
         let pdf = archived_pdf(&app, &archivist, d["archive_id"].as_str().expect("id")).await;
         // Kasubag and Kabag initial; the PPK signs.
@@ -516,7 +519,21 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "reported");
 
-    // Verification: the bendahara, then the PPK; the settlement documents are signed.
+    // Verification: the bendahara, then the PPK, each told by mail when it is their turn;
+    // the settlement documents are signed.
+    let asked = |to: &str| {
+        let order_link = format!("{PUBLIC}/sppd/{id}");
+        mails(&data)
+            .iter()
+            .filter(|(_, m)| {
+                addressed_to(m, to)
+                    && m.contains("Laporan perjalanan dinas")
+                    && m.contains(&order_link)
+            })
+            .count()
+    };
+    assert_eq!(asked("bendahara@demo.paraf.test"), 1, "the bendahara is asked once");
+    assert_eq!(asked(CHAIN[2]), 0, "the PPK is not asked before the bendahara");
     let bendahara = token(&app, "bendahara@demo.paraf.test").await;
     let (s, v) = call(
         &app,
@@ -528,6 +545,7 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "verified");
+    assert_eq!(asked(CHAIN[2]), 1, "then the PPK is asked, once");
     let ppk = token(&app, CHAIN[2]).await;
     let (s, done) = call(
         &app,

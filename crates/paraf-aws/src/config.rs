@@ -132,6 +132,14 @@ pub struct Problem {
     pub reason: String,
 }
 
+/// A Lambda error with `errorType` `error_type`: what a workflow's `Retry`/`Catch` match.
+pub fn failure(error_type: &str, message: impl std::fmt::Display) -> lambda_runtime::Diagnostic {
+    lambda_runtime::Diagnostic {
+        error_type: error_type.to_string(),
+        error_message: message.to_string(),
+    }
+}
+
 /// Every configuration problem found at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
@@ -146,6 +154,11 @@ impl ConfigError {
                 reason: reason.into(),
             }],
         }
+    }
+
+    /// A variable this function needs that its configuration does not read.
+    pub fn unread(variable: &'static str) -> Self {
+        ConfigError::new(variable, "is not read by this function")
     }
 
     /// The names of the variables at fault, in the order they were read.
@@ -355,6 +368,18 @@ impl Config {
         self.archive_bucket
             .as_ref()
             .map(|b| S3Blobs::new(clients.s3.clone(), b.clone()))
+    }
+
+    /// What a function that mails people links needs: SES and the public base URL.
+    pub fn mailing(&self, clients: &AwsClients) -> Result<(SesMailer, String), ConfigError> {
+        let mailer = self
+            .mailer(clients)
+            .ok_or_else(|| ConfigError::unread(MAIL_FROM))?;
+        let base_url = self
+            .public_url
+            .clone()
+            .ok_or_else(|| ConfigError::unread(PUBLIC_URL))?;
+        Ok((mailer, base_url))
     }
 
     /// SES from `PARAF_MAIL_FROM`, when this function reads it.

@@ -142,7 +142,7 @@ fn timestamp(t: &DateTime) -> OffsetDateTime {
 }
 
 /// Step Functions hands inputs and outputs over as JSON text. moto returns a bare string
-/// output unquoted (shared/FACTS.md); as text it keeps its meaning.
+/// output unquoted (docs/testing.md); as text it keeps its meaning.
 fn json_text(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }

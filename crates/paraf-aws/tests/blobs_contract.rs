@@ -37,7 +37,7 @@ async fn a_download_link_serves_the_object_bytes() {
         .expect("link");
     assert!(link.contains("X-Amz-Expires=300"), "{link}");
     assert!(link.contains("X-Amz-Signature="), "{link}");
-    // moto serves presigned URLs without checking signature or expiry (shared/FACTS.md),
+    // moto serves presigned URLs without checking signature or expiry (docs/testing.md),
     // so this proves the URL names the right object, not that AWS would honour it.
     let response = reqwest::get(&link).await.expect("download");
     assert!(response.status().is_success(), "{}", response.status());

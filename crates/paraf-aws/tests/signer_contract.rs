@@ -1,7 +1,7 @@
 //! The `Signer` contract against KMS on moto: a fresh table, CA and alias prefix per test.
 //!
 //! moto 5.2 signs `MessageType::DIGEST` wrongly: it hashes the digest again, so its
-//! signatures verify over SHA-256(digest), never over the digest (shared/FACTS.md). The
+//! signatures verify over SHA-256(digest), never over the digest (docs/testing.md). The
 //! adapter still sends DIGEST, which is right on AWS, and no request type makes moto sign a
 //! given digest correctly. So the four contract cases that do not check a signature over
 //! the digest run unchanged, and the three that do run here in a moto-aware form that

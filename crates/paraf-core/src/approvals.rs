@@ -42,7 +42,7 @@ pub const DUE_AFTER: Duration = Duration::days(3);
 pub const LINK_LIFETIME: Duration = Duration::days(7);
 /// The state machine of `workflows/approval.asl.json`.
 pub const APPROVAL_STATE_MACHINE: &str = "approval";
-/// Error names the workflow sees (`Catch`/`Retry` on them, STYLE.md).
+/// Error names the workflow sees (`Catch`/`Retry` on them; docs/architecture.md, workflows).
 pub const ERROR_WITHDRAWN: &str = "Paraf.Withdrawn";
 
 const UNDELIVERED: &str = "APPROVALS#UNDELIVERED";

@@ -48,7 +48,7 @@ use crate::text;
 pub const DISPOSITION_STATE_MACHINE: &str = "disposition";
 /// The error a withdrawn (cancelled) child execution is stopped with.
 pub const ERROR_CANCELLED: &str = "Paraf.DispositionCancelled";
-/// The instructions of a lembar disposisi (DESIGN.md glossary).
+/// The instructions of a lembar disposisi (docs/glossary.md).
 pub const INSTRUCTIONS: [&str; 5] = [
     "tindak lanjuti",
     "pelajari",

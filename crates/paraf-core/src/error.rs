@@ -1,5 +1,5 @@
 //! Errors the domain services return. The HTTP layer maps each variant to one status
-//! (STYLE.md): Invalid → 422 with the field map, NotFound → 404, Conflict/Stale → 409,
+//! (docs/architecture.md, errors): Invalid → 422 with the field map, NotFound → 404, Conflict/Stale → 409,
 //! Unauthenticated → 401, Forbidden → 403, TooManyRequests → 429, Internal → 500 (logged,
 //! never shown).
 //!

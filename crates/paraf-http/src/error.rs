@@ -1,5 +1,5 @@
 //! One error type for the API: every failure leaves as
-//! `{"error":{"code","message","fields"}}` with one status per kind (STYLE.md).
+//! `{"error":{"code","message","fields"}}` with one status per kind (docs/architecture.md, errors).
 //!
 //! Handlers return `Result<_, ApiError>`; `ServiceError` converts with `?`. Axum's own
 //! rejections (bad JSON, bad path or query) come through the [`Json`], [`Path`] and

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use paraf_core::approvals::{ApprovalTask, Approvals, NewTask, TaskKind};
 use paraf_core::dispositions::{DispoKind, Dispositions, NewDispositionTask};
-use paraf_core::{Mailer, ServiceError};
+use paraf_core::{Clock, Mailer, ServiceError, Table};
 use serde_json::{json, Value};
 
 /// Error names the workflow sees when notify fails (`States.TaskFailed` matches them all).
@@ -93,6 +93,22 @@ fn step_number(p: &Value) -> Result<u32, NotifyError> {
 }
 
 impl Notifier {
+    /// The notifier over one table: the approval and disposition services, the mailer and
+    /// the public base URL of the links it mails.
+    pub fn new(
+        table: Arc<dyn Table>,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        base_url: String,
+    ) -> Notifier {
+        Notifier {
+            approvals: Approvals::new(table.clone(), clock.clone()),
+            dispositions: Dispositions::new(table, clock),
+            mailer,
+            base_url,
+        }
+    }
+
     /// The notify task: `kind` `approval_step` or `resubmit` (approval.asl.json),
     /// `disposition` or `disposition_report` (disposition.asl.json).
     pub async fn notify(&self, payload: Value, inv: Invocation) -> Result<Value, NotifyError> {

@@ -121,8 +121,8 @@ pub async fn settle(
     if o.status == OrderStatus::Completed {
         return Ok(o);
     }
-    let verifier = Travel::accepting_verifier(&o)
-        .map(|v| v.by_id.clone())
+    let (verifier, ppk_at) = Travel::accepting_verifier(&o)
+        .map(|v| (v.by_id.clone(), v.at))
         .ok_or_else(|| SignTaskError::Invalid("payment is not approved by the PPK".into()))?;
     let now = ctx.clock.now();
     let on = now.to_offset(paraf_core::WIB).date();
@@ -134,9 +134,9 @@ pub async fn settle(
         .iter()
         .rev()
         .find(|v| v.accepted && v.role == "bendahara")
-        .map(|v| v.by_id.clone());
+        .map(|v| (v.by_id.clone(), v.at));
     let bendahara = match bendahara_v {
-        Some(id) => Some(employee(ctx, &id).await?),
+        Some((id, at)) => Some((employee(ctx, &id).await?, at)),
         None => None,
     };
     let who =
@@ -144,15 +144,16 @@ pub async fn settle(
     let ppk_json = who(&ppk);
     let bendahara_json = bendahara
         .as_ref()
-        .map(who)
+        .map(|(b, _)| who(b))
         .unwrap_or_else(|| json!({"nama": "-", "nip": null}));
-    // The bendahara signs where the layout has their slot, then the PPK.
-    let mut signers: Vec<(Employee, StepKind, Option<&str>)> = Vec::new();
-    if let Some(b) = &bendahara {
-        signers.push((b.clone(), StepKind::Sign, Some("bendahara")));
+    // The bendahara signs where the layout has their slot, then the PPK, each at the time
+    // of their verification.
+    let mut signers = Vec::new();
+    if let Some((b, at)) = &bendahara {
+        signers.push(Step::sign(b, "bendahara", Some(*at)));
     }
-    signers.push((ppk.clone(), StepKind::Sign, Some("ppk")));
-    let only_ppk = vec![(ppk.clone(), StepKind::Sign, Some("ppk"))];
+    signers.push(Step::sign(&ppk, "ppk", Some(ppk_at)));
+    let only_ppk = vec![Step::sign(&ppk, "ppk", Some(ppk_at))];
     let key = format!("sppd-settlement:{}", o.id);
     let tanggal_sppd = o
         .numbers
@@ -285,7 +286,7 @@ pub async fn settle(
             number: String::new(),
             series: None,
             title: format!("Laporan perjalanan dinas {}", o.maksud),
-            steps: vec![(ppk.clone(), StepKind::Paraf, None)],
+            steps: vec![Step::paraf(&ppk, Some(ppk_at))],
         },
     ));
     let mut docs = Vec::new();
@@ -303,19 +304,16 @@ pub async fn settle(
 
 /// Everyone of `people` initials (an invisible signature) but the last, who signs in the
 /// layout's `slot`.
-fn initials_then_sign<'a>(
-    people: &[(Decider, Employee)],
-    slot: &'a str,
-) -> Vec<(Employee, StepKind, Option<&'a str>)> {
+fn initials_then_sign<'a>(people: &[(Decider, Employee)], slot: &'a str) -> Vec<Step<'a>> {
     let last = people.len().saturating_sub(1);
     people
         .iter()
         .enumerate()
-        .map(|(i, (_, e))| {
+        .map(|(i, (d, e))| {
             if i == last {
-                (e.clone(), StepKind::Sign, Some(slot))
+                Step::sign(e, slot, d.decided_at)
             } else {
-                (e.clone(), StepKind::Paraf, None)
+                Step::paraf(e, d.decided_at)
             }
         })
         .collect()
@@ -423,7 +421,38 @@ struct Paper<'a> {
     number: String,
     series: Option<&'static Series>,
     title: String,
-    steps: Vec<(Employee, StepKind, Option<&'a str>)>,
+    steps: Vec<Step<'a>>,
+}
+
+/// One signature on a [`Paper`]: who, an invisible paraf or a visible signature in the
+/// layout's slot, and when they decided — the signature's time (`None`: the document's),
+/// so a reviewer's paraf says when they approved, and a re-run signs the same bytes.
+#[derive(Clone)]
+struct Step<'a> {
+    who: Employee,
+    kind: StepKind,
+    slot: Option<&'a str>,
+    at: Option<OffsetDateTime>,
+}
+
+impl<'a> Step<'a> {
+    fn paraf(who: &Employee, at: Option<OffsetDateTime>) -> Step<'a> {
+        Step {
+            who: who.clone(),
+            kind: StepKind::Paraf,
+            slot: None,
+            at,
+        }
+    }
+
+    fn sign(who: &Employee, slot: &'a str, at: Option<OffsetDateTime>) -> Step<'a> {
+        Step {
+            who: who.clone(),
+            kind: StepKind::Sign,
+            slot: Some(slot),
+            at,
+        }
+    }
 }
 
 /// Renders a [`Paper`], signs it step by step and archives it under its id. A document
@@ -461,9 +490,11 @@ async fn sign_document(
     let url = ctx.verification_url(id);
     let mut pdf = rendered.pdf.clone();
     let mut signers = Vec::new();
-    for (i, (emp, kind, slot)) in steps.iter().enumerate() {
+    for (i, step) in steps.iter().enumerate() {
+        let (emp, kind, slot) = (&step.who, &step.kind, step.slot);
+        let step_at = step.at.unwrap_or(at);
         let key_id = ensure_key(ctx.signer.as_ref(), emp).await?;
-        let mut options = SignOptions::invisible(at);
+        let mut options = SignOptions::invisible(step_at);
         options.field_name = Some(format!(
             "{}{}",
             if *kind == StepKind::Sign {
@@ -495,12 +526,14 @@ async fn sign_document(
             name: emp.name.clone(),
             nip: emp.nip.to_string(),
             jabatan: emp.jabatan.clone(),
-            signed_at: at,
+            signed_at: step_at,
         });
     }
+    // The travellers, and the requester when not one of them.
     let mut parties: Vec<String> = o.pelaksana.iter().map(|t| t.nama.clone()).collect();
-    parties.push(o.requester_name.clone());
-    parties.dedup();
+    if !o.pelaksana.iter().any(|t| t.employee_id == o.requester_id) {
+        parties.push(o.requester_name.clone());
+    }
     let stored = ctx
         .archive
         .store(
@@ -520,6 +553,71 @@ async fn sign_document(
         .await?;
     tracing::info!(document = %stored.id, kind = doc_type, order = %o.id, "travel document signed and archived");
     Ok(stored)
+}
+
+/// Tells whoever verifies next that a trip report waits for them: every bendahara once
+/// the report is submitted, the order's PPK (or their Plh today) once the bendahara
+/// accepted. Called by the request whose decision moved the order there — decided once,
+/// so mailed once. A failed mail is logged: the order waits on their list either way.
+pub async fn mail_next_verifier(ctx: &SignContext, mailer: &dyn Mailer, o: &TravelOrder) {
+    let (recipients, step_id, step_en) = match o.status {
+        OrderStatus::Reported => (
+            ctx.org.active_with_role(Role::Bendahara).await,
+            "verifikasi bendahara",
+            "the treasurer's check",
+        ),
+        OrderStatus::Verified => {
+            let ppk = match ctx.org.employee(&o.ppk_id).await {
+                Ok(p) => ctx.org.acting_for(&p, ctx.org.today()).await.map(|e| vec![e]),
+                Err(e) => Err(e),
+            };
+            (ppk, "persetujuan pembayaran PPK", "the PPK's approval of payment")
+        }
+        _ => return,
+    };
+    let recipients = match recipients {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(order = %o.id, error = %e, "finding who verifies the trip report failed");
+            return;
+        }
+    };
+    let link = format!(
+        "{}/sppd/{}",
+        ctx.public_base_url.trim_end_matches('/'),
+        o.id
+    );
+    let travellers: Vec<&str> = o.pelaksana.iter().map(|t| t.nama.as_str()).collect();
+    for r in recipients {
+        let text = format!(
+            "Yth. {nama},\n\n\
+             Laporan perjalanan dinas {travellers} ke {tujuan} ({maksud}) beserta rincian \
+             biayanya menunggu {step_id} Anda.\n\n\
+             Periksa dan putuskan di:\n{link}\n\n\
+             ---\n\
+             Dear {nama},\n\n\
+             The trip report of {travellers} to {tujuan} ({maksud}) and its costs await \
+             {step_en}.\n\n\
+             Check it and decide at:\n{link}\n",
+            nama = r.name,
+            travellers = travellers.join(", "),
+            tujuan = o.tempat_tujuan.label(),
+            maksud = o.maksud,
+        );
+        let mail = Mail {
+            to: vec![r.email.to_string()],
+            subject: format!(
+                "[paraf] Laporan perjalanan dinas menunggu verifikasi / trip report awaiting your check: {}",
+                o.maksud
+            ),
+            text,
+            html: None,
+            links: vec![link.clone()],
+        };
+        if let Err(e) = mailer.send(mail).await {
+            tracing::warn!(order = %o.id, to = %r.email, error = %e, "mailing the next verifier failed");
+        }
+    }
 }
 
 /// Tells every traveller their SPT and SPPD are signed (a failed mail is logged: the

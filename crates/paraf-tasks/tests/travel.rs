@@ -5,12 +5,14 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use paraf_core::format::{rupiah, terbilang};
 use paraf_core::signing::{SignSteps, StepState};
 use paraf_core::travel::{date_str, Attachment, OrderStatus, TravelOrder};
-use paraf_core::ServiceError;
+use paraf_core::{FixedClock, ServiceError};
 use paraf_tasks::sign::TsaClient;
-use support::{email, world, World, AKUN};
+use support::{email, world, world_on, World, AKUN};
 use time::{Date, OffsetDateTime};
 
 fn invalid_field(r: Result<TravelOrder, ServiceError>, field: &str) {
@@ -196,6 +198,65 @@ async fn an_approved_order_has_a_signed_spt_and_one_sppd_per_traveller_with_gapl
     let o2 = w.approve_all(&o2.id).await;
     assert_eq!(o2.numbers.spt, Some(format!("2/KU.03-ST/32/{year}")));
     assert_eq!(o2.numbers.sppd, [format!("3/KU.03-SPPD/32/{year}")]);
+}
+
+#[tokio::test]
+async fn each_paraf_carries_the_time_its_reviewer_approved_and_the_requester_is_one_party() {
+    let clock = Arc::new(FixedClock::new(
+        time::OffsetDateTime::now_utc().replace_nanosecond(0).expect("whole second"),
+    ));
+    let w = world_on(clock.clone()).await;
+    let o = w
+        .draft("staf", &["staf", "intan.permata"], w.day(3), w.day(4))
+        .await;
+    w.submit(&o.id, "staf").await.expect("submit");
+    // Each reviewer decides ten minutes after the one before.
+    for _ in 0..o_chain_len(&w, &o.id).await {
+        clock.advance(time::Duration::minutes(10));
+        w.decide(&o.id, None, "approve", "").await;
+    }
+    let o = w.order(&o.id).await;
+    assert_eq!(o.status, OrderStatus::Approved);
+    let decided: Vec<time::OffsetDateTime> = w
+        .travel
+        .deciders(&o)
+        .await
+        .expect("deciders")
+        .iter()
+        .map(|d| d.decided_at.expect("decided"))
+        .collect();
+    let root = w.ctx.signer.root_certificate().await.expect("root");
+    let spt_id = o.documents.spt.clone().expect("SPT");
+    let report = paraf_pdf::verify(&w.pdf(&spt_id).await, &[root.clone()]).expect("verify");
+    let times: Vec<_> = report
+        .signatures
+        .iter()
+        .map(|s| s.signing_time.expect("/M"))
+        .collect();
+    assert_eq!(times, decided, "each signature at its signer's decision");
+    assert!(decided.windows(2).all(|p| p[0] < p[1]), "{decided:?}");
+    // The SPPD: the reviewers up to the PPK, each at their own time.
+    let report = paraf_pdf::verify(&w.pdf(&o.documents.sppd[0]).await, &[root]).expect("verify");
+    let times: Vec<_> = report
+        .signatures
+        .iter()
+        .map(|s| s.signing_time.expect("/M"))
+        .collect();
+    assert_eq!(times, decided[..times.len()]);
+    // The archive names the requester (also a traveller) once among the parties.
+    let spt = w.ctx.archive.get(&spt_id).await.expect("record");
+    let requester = &o.requester_name;
+    assert_eq!(
+        spt.parties.iter().filter(|p| *p == requester).count(),
+        1,
+        "{:?}",
+        spt.parties
+    );
+    assert_eq!(spt.signers.iter().map(|s| s.signed_at).collect::<Vec<_>>(), decided);
+}
+
+async fn o_chain_len(w: &World, id: &str) -> usize {
+    w.order(id).await.chain.len()
 }
 
 #[tokio::test]

@@ -27,32 +27,31 @@ pub type LambdaApp = MapRequest<Router, fn(Request) -> Request>;
 
 /// The HTTP state over the AWS adapters, wired as `paraf serve` wires the local ones.
 pub fn state(config: &Config, clients: &AwsClients) -> Result<AppState, ConfigError> {
-    let unread = |what: &'static str| ConfigError::new(what, "is not read by this function");
     let table: Arc<dyn Table> = Arc::new(config.table(clients));
     let blobs: Arc<dyn Blobs> = Arc::new(
         config
             .blobs(clients)
-            .ok_or_else(|| unread(paraf_aws::config::ARCHIVE_BUCKET))?,
+            .ok_or_else(|| ConfigError::unread(paraf_aws::config::ARCHIVE_BUCKET))?,
     );
     let mailer: Arc<dyn Mailer> = Arc::new(
         config
             .mailer(clients)
-            .ok_or_else(|| unread(paraf_aws::config::MAIL_FROM))?,
+            .ok_or_else(|| ConfigError::unread(paraf_aws::config::MAIL_FROM))?,
     );
     let signer: Arc<dyn Signer> = Arc::new(
         config
             .signer(clients, table.clone())
-            .ok_or_else(|| unread(paraf_aws::config::CA_ALIAS))?,
+            .ok_or_else(|| ConfigError::unread(paraf_aws::config::CA_ALIAS))?,
     );
     let workflows: Arc<dyn Workflows> = Arc::new(
         config
             .workflows(clients)
-            .ok_or_else(|| unread(paraf_aws::config::APPROVAL_STATE_MACHINE_ARN))?,
+            .ok_or_else(|| ConfigError::unread(paraf_aws::config::APPROVAL_STATE_MACHINE_ARN))?,
     );
     let secret = config
         .session_secret
         .as_ref()
-        .ok_or_else(|| unread(SESSION_SECRET))?;
+        .ok_or_else(|| ConfigError::unread(SESSION_SECRET))?;
     let jwt = JwtKeys::from_seed(secret.as_bytes())
         .map_err(|e| ConfigError::new(SESSION_SECRET, e.to_string()))?;
     let tsa = config
@@ -64,12 +63,12 @@ pub fn state(config: &Config, clients: &AwsClients) -> Result<AppState, ConfigEr
     let public_url = config
         .public_url
         .clone()
-        .ok_or_else(|| unread(paraf_aws::config::PUBLIC_URL))?;
+        .ok_or_else(|| ConfigError::unread(paraf_aws::config::PUBLIC_URL))?;
     let org_name = config
         .signing
         .as_ref()
         .map(|s| s.org_name.clone())
-        .ok_or_else(|| unread(paraf_aws::config::ORG_NAME))?;
+        .ok_or_else(|| ConfigError::unread(paraf_aws::config::ORG_NAME))?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(AppState::new(
         table,

@@ -1,15 +1,22 @@
 //! The `escalate` function (`${EscalateFunctionArn}`): an ask timed out, so
 //! [`Notifier::escalate`] records a reminder or an escalation; the workflow then asks
-//! again and notify mails. Wired exactly as the notify function
-//! ([`paraf_fn_notify::notifier`]).
+//! again and notify mails. Wired as the notify function.
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use paraf_aws::config::{ConfigError, Configured, ERROR_MISCONFIGURED};
-use paraf_fn_notify::failure;
+use std::sync::Arc;
+
+use paraf_aws::config::{failure, Config, ConfigError, Configured, ERROR_MISCONFIGURED};
+use paraf_aws::AwsClients;
+use paraf_core::{SystemClock, Table};
 use paraf_tasks::notify::Notifier;
 use serde_json::Value;
 
-pub use paraf_fn_notify::notifier;
+/// The notifier over the AWS adapters, as the notify function builds it.
+pub fn notifier(config: &Config, clients: &AwsClients) -> Result<Notifier, ConfigError> {
+    let (mailer, base_url) = config.mailing(clients)?;
+    let table: Arc<dyn Table> = Arc::new(config.table(clients));
+    Ok(Notifier::new(table, Arc::new(SystemClock), Arc::new(mailer), base_url))
+}
 
 /// What every invocation of this cold start runs with.
 pub struct Handler {

@@ -10,31 +10,19 @@ use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use paraf_aws::config::{
-    Config, ConfigError, Configured, ERROR_MISCONFIGURED, MAIL_FROM, PUBLIC_URL,
+    failure, Config, ConfigError, Configured, ERROR_MISCONFIGURED,
 };
 use paraf_aws::AwsClients;
-use paraf_core::{Clock, SystemClock, Table};
+use paraf_core::{SystemClock, Table};
 use paraf_tasks::notify::{Invocation, Notifier, NotifyError, ERROR_INVALID_PAYLOAD};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The notify task over the AWS adapters, wired as `paraf serve` wires the local ones.
 pub fn notifier(config: &Config, clients: &AwsClients) -> Result<Notifier, ConfigError> {
+    let (mailer, base_url) = config.mailing(clients)?;
     let table: Arc<dyn Table> = Arc::new(config.table(clients));
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mailer = config
-        .mailer(clients)
-        .ok_or_else(|| ConfigError::new(MAIL_FROM, "is not read by this function"))?;
-    let base_url = config
-        .public_url
-        .clone()
-        .ok_or_else(|| ConfigError::new(PUBLIC_URL, "is not read by this function"))?;
-    Ok(Notifier {
-        approvals: paraf_core::approvals::Approvals::new(table.clone(), clock.clone()),
-        dispositions: paraf_core::dispositions::Dispositions::new(table, clock),
-        mailer: Arc::new(mailer),
-        base_url,
-    })
+    Ok(Notifier::new(table, Arc::new(SystemClock), Arc::new(mailer), base_url))
 }
 
 /// The same for every run of one ask: the SHA-256 (hex) of its task token.
@@ -42,13 +30,6 @@ pub fn idempotency_key(task_token: &str) -> String {
     hex::encode(Sha256::digest(task_token.as_bytes()))
 }
 
-/// A Lambda error the workflow's `Retry`/`Catch` match by `errorType`.
-pub fn failure(error_type: &str, message: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic {
-        error_type: error_type.to_string(),
-        error_message: message.to_string(),
-    }
-}
 
 /// What every invocation of this cold start runs with.
 pub struct Handler {

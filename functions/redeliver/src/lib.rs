@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use paraf_aws::config::{
-    Config, ConfigError, Configured, APPROVAL_STATE_MACHINE_ARN, ERROR_MISCONFIGURED,
+    failure, Config, ConfigError, Configured, APPROVAL_STATE_MACHINE_ARN, ERROR_MISCONFIGURED,
 };
 use paraf_aws::AwsClients;
 use paraf_core::approvals::Approvals;
@@ -31,7 +31,7 @@ pub fn redeliverer(config: &Config, clients: &AwsClients) -> Result<Redeliverer,
     let table: Arc<dyn Table> = Arc::new(config.table(clients));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let workflows = config.workflows(clients).ok_or_else(|| {
-        ConfigError::new(APPROVAL_STATE_MACHINE_ARN, "is not read by this function")
+        ConfigError::unread(APPROVAL_STATE_MACHINE_ARN)
     })?;
     Ok(Redeliverer {
         approvals: Approvals::new(table.clone(), clock.clone()),
@@ -40,12 +40,6 @@ pub fn redeliverer(config: &Config, clients: &AwsClients) -> Result<Redeliverer,
     })
 }
 
-fn failure(error_type: &str, message: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic {
-        error_type: error_type.to_string(),
-        error_message: message.to_string(),
-    }
-}
 
 impl Redeliverer {
     /// One pass over both queues; both are tried even when the first fails.

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use paraf_aws::config::{
-    Config, ConfigError, Configured, OrgCa, CA_ALIAS, ERROR_MISCONFIGURED, ORG_NAME,
+    failure, Config, ConfigError, Configured, OrgCa, CA_ALIAS, ERROR_MISCONFIGURED, ORG_NAME,
 };
 use paraf_aws::AwsClients;
 use paraf_core::org::FirstAdmin;
@@ -48,12 +48,12 @@ pub fn setup(config: &Config, clients: &AwsClients) -> Result<Setup, ConfigError
     let table: Arc<dyn Table> = Arc::new(config.table(clients));
     let ca = config
         .org_ca(clients, table.clone())
-        .ok_or_else(|| ConfigError::new(CA_ALIAS, "is not read by this function"))?;
+        .ok_or_else(|| ConfigError::unread(CA_ALIAS))?;
     let org_name = config
         .ca
         .as_ref()
         .map(|c| c.org_name.clone())
-        .ok_or_else(|| ConfigError::new(ORG_NAME, "is not read by this function"))?;
+        .ok_or_else(|| ConfigError::unread(ORG_NAME))?;
     Ok(Setup {
         auth: Auth::new(table, Arc::new(SystemClock)),
         ca,
@@ -61,13 +61,6 @@ pub fn setup(config: &Config, clients: &AwsClients) -> Result<Setup, ConfigError
     })
 }
 
-/// A Lambda error with `errorType` `error_type`.
-pub fn failure(error_type: &str, message: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic {
-        error_type: error_type.to_string(),
-        error_message: message.to_string(),
-    }
-}
 
 fn invalid(field: &str, problem: impl std::fmt::Display) -> Diagnostic {
     failure(ERROR_INVALID_PAYLOAD, format!("`{field}` {problem}"))

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use paraf_aws::config::{
-    Config, ConfigError, Configured, ARCHIVE_BUCKET, CA_ALIAS, ERROR_MISCONFIGURED, MAIL_FROM,
+    failure, Config, ConfigError, Configured, ARCHIVE_BUCKET, CA_ALIAS, ERROR_MISCONFIGURED, MAIL_FROM,
     PUBLIC_URL, TSA_URL,
 };
 use paraf_aws::AwsClients;
@@ -20,22 +20,21 @@ use serde_json::Value;
 /// The sign task's context and the travellers' mailer over the AWS adapters, wired as
 /// `paraf serve` wires them.
 pub fn context(config: &Config, clients: &AwsClients) -> Result<SignTask, ConfigError> {
-    let unread = |what: &'static str| ConfigError::new(what, "is not read by this function");
     let table: Arc<dyn Table> = Arc::new(config.table(clients));
     let blobs: Arc<dyn Blobs> = Arc::new(
         config
             .blobs(clients)
-            .ok_or_else(|| unread(ARCHIVE_BUCKET))?,
+            .ok_or_else(|| ConfigError::unread(ARCHIVE_BUCKET))?,
     );
     let signer: Arc<dyn Signer> = Arc::new(
         config
             .signer(clients, table.clone())
-            .ok_or_else(|| unread(CA_ALIAS))?,
+            .ok_or_else(|| ConfigError::unread(CA_ALIAS))?,
     );
     let public_base_url = config
         .public_url
         .clone()
-        .ok_or_else(|| unread(PUBLIC_URL))?;
+        .ok_or_else(|| ConfigError::unread(PUBLIC_URL))?;
     let tsa = config
         .tsa_url
         .as_deref()
@@ -43,7 +42,7 @@ pub fn context(config: &Config, clients: &AwsClients) -> Result<SignTask, Config
         .transpose()
         .map_err(|e| ConfigError::new(TSA_URL, e))?;
     let mailer: Arc<dyn Mailer> =
-        Arc::new(config.mailer(clients).ok_or_else(|| unread(MAIL_FROM))?);
+        Arc::new(config.mailer(clients).ok_or_else(|| ConfigError::unread(MAIL_FROM))?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(SignTask {
         context: SignContext {
@@ -66,13 +65,6 @@ pub struct SignTask {
     pub mailer: Arc<dyn Mailer>,
 }
 
-/// A Lambda error the workflow's `Retry`/`Catch` match by `errorType`.
-pub fn failure(error_type: &str, message: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic {
-        error_type: error_type.to_string(),
-        error_message: message.to_string(),
-    }
-}
 
 /// What every invocation of this cold start runs with.
 pub struct Handler {

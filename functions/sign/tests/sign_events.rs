@@ -432,8 +432,8 @@ async fn a_travel_order_is_finalised_on_aws_signed_with_kms_archived_in_s3_and_m
         assert!(s.byte_range_ok && s.digest_ok, "intact: {s:#?}");
         assert!(s.trusted, "certified by the KMS CA: {s:#?}");
         assert!(s.signing_certificate_v2 && s.certificate_valid_at_signing_time);
-        // moto signs DIGEST requests over SHA-256(digest): the value cannot verify. If
-        // this fails, moto was fixed: require `report.all_valid()` instead.
+        // moto signs DIGEST requests over SHA-256(digest) (docs/testing.md): the value cannot
+        // verify. If this fails, moto was fixed: require `report.all_valid()` instead.
         assert!(!s.signature_ok, "moto now signs KMS digests right");
         // So every later signature counts as a broken one added; apart from those,
         // nothing may have changed after each signature.

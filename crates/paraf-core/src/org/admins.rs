@@ -107,7 +107,13 @@ impl Org {
 
     /// Active employees holding `admin`, counted from the employees themselves.
     pub async fn active_admins(&self) -> Result<Vec<Employee>, ServiceError> {
-        let mut admins = Vec::new();
+        self.active_with_role(Role::Admin).await
+    }
+
+    /// Active employees holding `role` (a walk over every employee: for rare events,
+    /// such as one mail to every bendahara).
+    pub async fn active_with_role(&self, role: Role) -> Result<Vec<Employee>, ServiceError> {
+        let mut out = Vec::new();
         let mut cursor = None;
         loop {
             let page = self
@@ -116,13 +122,13 @@ impl Org {
                 .await?;
             for it in page.items {
                 let e: Employee = from_item(it)?;
-                if is_active_admin(&e) {
-                    admins.push(e);
+                if e.active && e.has_role(role) {
+                    out.push(e);
                 }
             }
             match page.cursor {
                 Some(c) => cursor = Some(c),
-                None => return Ok(admins),
+                None => return Ok(out),
             }
         }
     }

@@ -364,18 +364,20 @@ impl Travel {
                         .map(|d| (t, d))
                 })
                 .max_by_key(|(_, d)| d.at);
-            let (employee_id, on_behalf_of) = match d {
+            let (employee_id, on_behalf_of, decided_at) = match d {
                 Some((t, d)) => (
                     d.by_id.clone(),
                     (d.by_id != t.assignee_id).then(|| t.assignee_id.clone()),
+                    Some(d.at),
                 ),
-                None => (c.assignee.clone(), None),
+                None => (c.assignee.clone(), None, None),
             };
             out.push(Decider {
                 step: c.step,
                 action: c.action.clone(),
                 employee_id,
                 on_behalf_of,
+                decided_at,
             });
         }
         Ok(out)

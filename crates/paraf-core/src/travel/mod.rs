@@ -570,6 +570,8 @@ pub struct Decider {
     pub employee_id: String,
     /// The official the Plh acted for.
     pub on_behalf_of: Option<String>,
+    /// When they approved (the time of their paraf or signature on the documents).
+    pub decided_at: Option<OffsetDateTime>,
 }
 
 fn order_key(id: &str) -> Key {

@@ -350,11 +350,14 @@ async fn order_view(
         numbers: o.numbers.clone(),
         documents: DocumentsView {
             spt: o.documents.spt.as_deref().map(|d| doc_link(d, "spt", None)),
+            // One SPPD per traveller, in the order of `pelaksana` (as the sign task
+            // makes them).
             sppd: o
                 .documents
                 .sppd
                 .iter()
-                .map(|d| doc_link(d, "sppd", None))
+                .zip(&o.pelaksana)
+                .map(|(d, t)| doc_link(d, "sppd", Some(t.employee_id.clone())))
                 .collect(),
             settlement: o
                 .documents
@@ -839,7 +842,11 @@ async fn act(
         }
         Act::Link { no, email } => send_link(state, tr, oid, who, no, &email).await?,
         Act::Report { hasil, kesimpulan } => tr.set_report(oid, who, &hasil, &kesimpulan).await?,
-        Act::SubmitReport => tr.submit_report(oid, who).await?,
+        Act::SubmitReport => {
+            let o = tr.submit_report(oid, who).await?;
+            next_verifier(state, &o).await;
+            o
+        }
         Act::RemoveCost { cost } => tr.remove_cost(oid, who, &cost).await?,
         Act::Verify { decision, note } => verify(state, tr, oid, who, &decision, &note).await?,
         Act::Attachment(up) => {
@@ -934,6 +941,12 @@ async fn send_link(
     Ok(o)
 }
 
+/// Mails whoever verifies the trip report next (nobody when no one does).
+async fn next_verifier(state: &AppState, o: &TravelOrder) {
+    let ctx = crate::documents::sign_context(state);
+    paraf_tasks::travel::mail_next_verifier(&ctx, state.mailer.as_ref(), o).await;
+}
+
 async fn verify(
     state: &AppState,
     tr: &Travel,
@@ -954,6 +967,7 @@ async fn verify(
     };
     let (o, settle) = tr.verify(oid, who, accept, note).await?;
     if !settle {
+        next_verifier(state, &o).await;
         return Ok(o);
     }
     // The PPK's decision stands whatever happens to the signing: a failure is recorded

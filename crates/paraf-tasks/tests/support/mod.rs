@@ -73,10 +73,14 @@ pub fn email(local: &str) -> String {
 }
 
 pub async fn world() -> World {
+    world_on(Arc::new(SystemClock)).await
+}
+
+/// The world on `clock` (a [`paraf_core::FixedClock`] to decide at chosen times).
+pub async fn world_on(clock: Arc<dyn Clock>) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let table: Arc<dyn Table> =
         Arc::new(SqliteTable::open(&dir.path().join("paraf.sqlite")).expect("table"));
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let auth = Auth::new(table.clone(), clock.clone());
     paraf_core::demo::load(&auth)
         .await
