@@ -108,6 +108,22 @@ async fn a_client_trickling_its_body_gets_408_and_is_disconnected() {
     assert!(got.contains("request_timeout"), "a JSON error body: {got}");
 }
 
+/// A PDF upload is read by its own handler, not the JSON extractor: a trickled one is cut
+/// off the same way, and answered 408 rather than as too large.
+#[tokio::test]
+async fn a_pdf_upload_trickled_to_the_sign_endpoint_gets_408() {
+    let (_dir, app) = start(&[("PARAF_BODY_READ_TIMEOUT", "1")]);
+    let token = common::demo_token(&app, "staf@demo.paraf.test").await;
+    let head = format!(
+        "POST /api/v1/documents/sign?title=Surat%20undangan HTTP/1.1\r\nHost: paraf\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/pdf\r\n\
+         Content-Length: 100000\r\n\r\n%PDF-1.7\n"
+    );
+    let got = trickle_until_closed(&app, head.as_bytes(), b"%", Duration::from_secs(20)).await;
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(got.contains("request_timeout"), "a JSON error body: {got}");
+}
+
 #[tokio::test]
 async fn connections_beyond_the_limit_wait_until_one_ends() {
     let (_dir, app) = start(&[

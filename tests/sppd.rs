@@ -362,8 +362,14 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
         .expect("sppd docs")
         .clone();
     assert_eq!(sppd_docs.len(), 2);
-    for (d, t) in sppd_docs.iter().zip(order["pelaksana"].as_array().expect("pelaksana")) {
-        assert_eq!(d["employee_id"], t["employee_id"], "each SPPD names its traveller");
+    for (d, t) in sppd_docs
+        .iter()
+        .zip(order["pelaksana"].as_array().expect("pelaksana"))
+    {
+        assert_eq!(
+            d["employee_id"], t["employee_id"],
+            "each SPPD names its traveller"
+        );
     }
     for (i, d) in sppd_docs.iter().enumerate() {
         let pdf = archived_pdf(&app, &archivist, d["archive_id"].as_str().expect("id")).await;
@@ -532,8 +538,16 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
             })
             .count()
     };
-    assert_eq!(asked("bendahara@demo.paraf.test"), 1, "the bendahara is asked once");
-    assert_eq!(asked(CHAIN[2]), 0, "the PPK is not asked before the bendahara");
+    assert_eq!(
+        asked("bendahara@demo.paraf.test"),
+        1,
+        "the bendahara is asked once"
+    );
+    assert_eq!(
+        asked(CHAIN[2]),
+        0,
+        "the PPK is not asked before the bendahara"
+    );
     let bendahara = token(&app, "bendahara@demo.paraf.test").await;
     let (s, v) = call(
         &app,

@@ -745,7 +745,7 @@ async fn moto_deviation_a_second_answer_is_accepted_while_the_execution_runs() {
                 "Parameters": {"FunctionName": function_arn(REGION, "notify"),
                                "Payload": {"taskToken.$": "$$.Task.Token"}},
                 "ResultPath": "$.answer", "Next": "Linger"},
-        "Linger": {"Type": "Wait", "Seconds": 3, "End": true}}});
+        "Linger": {"Type": "Wait", "Seconds": 5, "End": true}}});
     let arn = create_machine(&client, &common::unique("linger"), &definition.to_string()).await;
     let wf = SfnWorkflows::new(client, BTreeMap::new());
     let id = wf
@@ -756,6 +756,22 @@ async fn moto_deviation_a_second_answer_is_accepted_while_the_execution_runs() {
     wf.send_task_success(&token, json!(1))
         .await
         .unwrap_or_else(|e| panic!("first answer: {e}"));
+    // The second answer must come after moto has taken the first (its execution thread
+    // moves on asynchronously) and before the Wait ends.
+    let started = Instant::now();
+    while !wf
+        .get_execution_history(&id)
+        .await
+        .unwrap_or_else(|e| panic!("history: {e}"))
+        .iter()
+        .any(|e| e.kind == "TaskSucceeded" || e.kind == "WaitStateEntered")
+    {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "moto never took the first answer"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     assert_eq!(
         wf.send_task_success(&token, json!(2)).await,
         Ok(()),

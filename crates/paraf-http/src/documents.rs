@@ -471,9 +471,7 @@ async fn read_upload(req: Request, state: &AppState) -> Result<Upload, ApiError>
             .ok_or_else(|| ApiError::validation("file", Text::new("wajib diisi", "is required")))?;
         Ok(Upload { pdf, fields })
     } else if ct.starts_with("application/pdf") || ct.starts_with("application/octet-stream") {
-        let bytes = axum::body::to_bytes(req.into_body(), MAX_UPLOAD_BYTES)
-            .await
-            .map_err(|_| ApiError::new(ErrorKind::PayloadTooLarge))?;
+        let bytes = crate::error::body_bytes(req.into_body(), MAX_UPLOAD_BYTES).await?;
         if bytes.is_empty() {
             return Err(ApiError::validation(
                 "file",

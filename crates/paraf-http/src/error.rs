@@ -353,15 +353,19 @@ pub async fn localize(req: Request, next: Next) -> Response {
     res
 }
 
-/// Reads a body into a string, mapping a too-large body to 413, one that came too slowly
-/// to 408 and bad UTF-8 to 400.
-pub async fn body_text(body: Body, limit: usize) -> Result<String, ApiError> {
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+/// Reads a whole body, mapping a too-large body to 413 and one that came too slowly to 408.
+pub async fn body_bytes(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
         if is_body_deadline(&e) {
             ApiError::request_timeout()
         } else {
             ApiError::new(ErrorKind::PayloadTooLarge)
         }
-    })?;
+    })
+}
+
+/// Reads a body into a string as [`body_bytes`] does, mapping bad UTF-8 to 400.
+pub async fn body_text(body: Body, limit: usize) -> Result<String, ApiError> {
+    let bytes = body_bytes(body, limit).await?;
     String::from_utf8(bytes.to_vec()).map_err(|_| ApiError::malformed("UTF-8"))
 }

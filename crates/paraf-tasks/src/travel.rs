@@ -568,10 +568,18 @@ pub async fn mail_next_verifier(ctx: &SignContext, mailer: &dyn Mailer, o: &Trav
         ),
         OrderStatus::Verified => {
             let ppk = match ctx.org.employee(&o.ppk_id).await {
-                Ok(p) => ctx.org.acting_for(&p, ctx.org.today()).await.map(|e| vec![e]),
+                Ok(p) => ctx
+                    .org
+                    .acting_for(&p, ctx.org.today())
+                    .await
+                    .map(|e| vec![e]),
                 Err(e) => Err(e),
             };
-            (ppk, "persetujuan pembayaran PPK", "the PPK's approval of payment")
+            (
+                ppk,
+                "persetujuan pembayaran PPK",
+                "the PPK's approval of payment",
+            )
         }
         _ => return,
     };

@@ -203,7 +203,9 @@ async fn an_approved_order_has_a_signed_spt_and_one_sppd_per_traveller_with_gapl
 #[tokio::test]
 async fn each_paraf_carries_the_time_its_reviewer_approved_and_the_requester_is_one_party() {
     let clock = Arc::new(FixedClock::new(
-        time::OffsetDateTime::now_utc().replace_nanosecond(0).expect("whole second"),
+        time::OffsetDateTime::now_utc()
+            .replace_nanosecond(0)
+            .expect("whole second"),
     ));
     let w = world_on(clock.clone()).await;
     let o = w
@@ -252,7 +254,10 @@ async fn each_paraf_carries_the_time_its_reviewer_approved_and_the_requester_is_
         "{:?}",
         spt.parties
     );
-    assert_eq!(spt.signers.iter().map(|s| s.signed_at).collect::<Vec<_>>(), decided);
+    assert_eq!(
+        spt.signers.iter().map(|s| s.signed_at).collect::<Vec<_>>(),
+        decided
+    );
 }
 
 async fn o_chain_len(w: &World, id: &str) -> usize {

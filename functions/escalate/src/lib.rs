@@ -15,7 +15,12 @@ use serde_json::Value;
 pub fn notifier(config: &Config, clients: &AwsClients) -> Result<Notifier, ConfigError> {
     let (mailer, base_url) = config.mailing(clients)?;
     let table: Arc<dyn Table> = Arc::new(config.table(clients));
-    Ok(Notifier::new(table, Arc::new(SystemClock), Arc::new(mailer), base_url))
+    Ok(Notifier::new(
+        table,
+        Arc::new(SystemClock),
+        Arc::new(mailer),
+        base_url,
+    ))
 }
 
 /// What every invocation of this cold start runs with.

@@ -9,9 +9,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use paraf_aws::config::{
-    failure, Config, ConfigError, Configured, ERROR_MISCONFIGURED,
-};
+use paraf_aws::config::{failure, Config, ConfigError, Configured, ERROR_MISCONFIGURED};
 use paraf_aws::AwsClients;
 use paraf_core::{SystemClock, Table};
 use paraf_tasks::notify::{Invocation, Notifier, NotifyError, ERROR_INVALID_PAYLOAD};
@@ -22,14 +20,18 @@ use sha2::{Digest, Sha256};
 pub fn notifier(config: &Config, clients: &AwsClients) -> Result<Notifier, ConfigError> {
     let (mailer, base_url) = config.mailing(clients)?;
     let table: Arc<dyn Table> = Arc::new(config.table(clients));
-    Ok(Notifier::new(table, Arc::new(SystemClock), Arc::new(mailer), base_url))
+    Ok(Notifier::new(
+        table,
+        Arc::new(SystemClock),
+        Arc::new(mailer),
+        base_url,
+    ))
 }
 
 /// The same for every run of one ask: the SHA-256 (hex) of its task token.
 pub fn idempotency_key(task_token: &str) -> String {
     hex::encode(Sha256::digest(task_token.as_bytes()))
 }
-
 
 /// What every invocation of this cold start runs with.
 pub struct Handler {

@@ -30,16 +30,15 @@ pub struct Redeliverer {
 pub fn redeliverer(config: &Config, clients: &AwsClients) -> Result<Redeliverer, ConfigError> {
     let table: Arc<dyn Table> = Arc::new(config.table(clients));
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let workflows = config.workflows(clients).ok_or_else(|| {
-        ConfigError::unread(APPROVAL_STATE_MACHINE_ARN)
-    })?;
+    let workflows = config
+        .workflows(clients)
+        .ok_or_else(|| ConfigError::unread(APPROVAL_STATE_MACHINE_ARN))?;
     Ok(Redeliverer {
         approvals: Approvals::new(table.clone(), clock.clone()),
         dispositions: Dispositions::new(table, clock),
         workflows: Arc::new(workflows),
     })
 }
-
 
 impl Redeliverer {
     /// One pass over both queues; both are tried even when the first fails.

@@ -61,7 +61,6 @@ pub fn setup(config: &Config, clients: &AwsClients) -> Result<Setup, ConfigError
     })
 }
 
-
 fn invalid(field: &str, problem: impl std::fmt::Display) -> Diagnostic {
     failure(ERROR_INVALID_PAYLOAD, format!("`{field}` {problem}"))
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use paraf_aws::config::{
-    failure, Config, ConfigError, Configured, ARCHIVE_BUCKET, CA_ALIAS, ERROR_MISCONFIGURED, MAIL_FROM,
-    PUBLIC_URL, TSA_URL,
+    failure, Config, ConfigError, Configured, ARCHIVE_BUCKET, CA_ALIAS, ERROR_MISCONFIGURED,
+    MAIL_FROM, PUBLIC_URL, TSA_URL,
 };
 use paraf_aws::AwsClients;
 use paraf_core::{Blobs, Clock, Mailer, Signer, SystemClock, Table};
@@ -41,8 +41,11 @@ pub fn context(config: &Config, clients: &AwsClients) -> Result<SignTask, Config
         .map(TsaClient::new)
         .transpose()
         .map_err(|e| ConfigError::new(TSA_URL, e))?;
-    let mailer: Arc<dyn Mailer> =
-        Arc::new(config.mailer(clients).ok_or_else(|| ConfigError::unread(MAIL_FROM))?);
+    let mailer: Arc<dyn Mailer> = Arc::new(
+        config
+            .mailer(clients)
+            .ok_or_else(|| ConfigError::unread(MAIL_FROM))?,
+    );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(SignTask {
         context: SignContext {
@@ -64,7 +67,6 @@ pub struct SignTask {
     pub context: SignContext,
     pub mailer: Arc<dyn Mailer>,
 }
-
 
 /// What every invocation of this cold start runs with.
 pub struct Handler {

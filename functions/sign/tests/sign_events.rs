@@ -449,7 +449,11 @@ async fn a_travel_order_is_finalised_on_aws_signed_with_kms_archived_in_s3_and_m
         if i == 3 {
             assert_eq!(s.modification, Modification::None, "{s:#?}");
         } else {
-            assert_eq!(s.changes.len(), 3 - i, "one change per later signature: {s:#?}");
+            assert_eq!(
+                s.changes.len(),
+                3 - i,
+                "one change per later signature: {s:#?}"
+            );
         }
         let key = w
             .clients
