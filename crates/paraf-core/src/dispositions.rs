@@ -241,8 +241,7 @@ fn internal(e: impl std::fmt::Display) -> ServiceError {
 }
 
 fn parse_date(s: &str) -> Option<Date> {
-    let f = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s.trim(), f).ok()
+    crate::types::parse_date(s).ok()
 }
 
 const TASK: &str = "disposition_task";
@@ -338,6 +337,7 @@ impl Dispositions {
             ("sender", &new.sender, 200),
         ] {
             let v = value.trim();
+            errors.check_text(field, v);
             if v.is_empty() {
                 errors.add(field, text!("wajib diisi", "is required"));
             } else if v.chars().count() > max {

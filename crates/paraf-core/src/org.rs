@@ -255,6 +255,7 @@ fn sort_name(name: &str, id: &str) -> String {
 
 fn required(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> String {
     let v = value.trim().to_string();
+    errors.check_text(field, &v);
     if v.is_empty() {
         errors.add(field, text!("wajib diisi", "is required"));
     } else if v.chars().count() > max {
@@ -792,18 +793,11 @@ impl Org {
                 text!("Plh tidak ditemukan", "Plh (acting official) not found"),
             );
         }
-        let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        let bad_date = || {
-            text!(
-                "tanggal harus berbentuk YYYY-MM-DD",
-                "date must be in the form YYYY-MM-DD"
-            )
-        };
-        let from = Date::parse(from.trim(), &fmt)
-            .map_err(|_| errors.add("from", bad_date()))
+        let from = crate::types::parse_date(from)
+            .map_err(|e| errors.add("from", e.0))
             .ok();
-        let to = Date::parse(to.trim(), &fmt)
-            .map_err(|_| errors.add("to", bad_date()))
+        let to = crate::types::parse_date(to)
+            .map_err(|e| errors.add("to", e.0))
             .ok();
         if let (Some(f), Some(t)) = (from, to) {
             if t < f {

@@ -510,6 +510,7 @@ pub struct EmployeesQuery {
     /// Only this unit (id).
     pub unit: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -531,7 +532,7 @@ async fn list_employees(
     Query(q): Query<EmployeesQuery>,
 ) -> Result<Json<EmployeesPage>, ApiError> {
     id.require(Role::Admin)?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = crate::extract::page_size(q.limit)?;
     let (emps, cursor) = state
         .org
         .employees(q.unit.as_deref(), limit, q.cursor)

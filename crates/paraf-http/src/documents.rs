@@ -844,6 +844,7 @@ pub struct SearchQuery {
     /// Words that must all appear in the title.
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -858,17 +859,9 @@ fn parse_date(field: &str, v: &Option<String>) -> Result<Option<Date>, ApiError>
     let Some(s) = non_empty(v) else {
         return Ok(None);
     };
-    Date::parse(
-        &s,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map(Some)
-    .map_err(|_| {
-        ApiError::validation(
-            field,
-            Text::new("tanggal harus TTTT-BB-HH", "the date must be YYYY-MM-DD"),
-        )
-    })
+    paraf_core::types::parse_date(&s)
+        .map(Some)
+        .map_err(|e| ApiError::validation(field, e.0))
 }
 
 async fn filter_of(state: &AppState, q: &SearchQuery) -> Result<SearchFilter, ApiError> {
@@ -903,7 +896,11 @@ async fn search_api(
     let filter = filter_of(&state, &q).await?;
     let (docs, next) = state
         .archive
-        .search(&filter, q.limit.unwrap_or(50), non_empty(&q.cursor))
+        .search(
+            &filter,
+            crate::extract::page_size(q.limit)?,
+            non_empty(&q.cursor),
+        )
         .await?;
     Ok(Json(DocumentsPage {
         items: docs.iter().map(|d| archived_view(&state, d)).collect(),

@@ -24,6 +24,7 @@ pub mod dispositions;
 pub mod documents;
 pub mod error;
 pub mod export;
+pub mod extract;
 pub mod i18n;
 pub mod identity;
 pub mod inbox;

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use paraf_core::{BlobsError, PutBlob};
 use paraf_http::{AuthorizerClaims, ClientAddr};
-use serde_json::json;
+use serde_json::{json, Value};
 use support::*;
 
 #[tokio::test]
@@ -274,11 +274,68 @@ async fn malformed_json_is_400_in_our_error_shape() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let e = r.json();
     assert_eq!(e["error"]["code"], "malformed");
-    assert_eq!(e["error"]["fields"], json!({}));
     assert!(e["error"]["message"]
         .as_str()
         .unwrap()
         .starts_with("Permintaan tidak dapat dibaca"));
+    assert!(e["error"]["fields"]["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("JSON terpotong"));
+}
+
+/// Sends `body` as JSON to `uri` with `token`, in English when `en`.
+async fn refusal(t: &TestApp, method: &str, uri: &str, token: &str, body: &str, en: bool) -> Value {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(if en {
+            format!("{uri}?lang=en")
+        } else {
+            uri.to_string()
+        })
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    if en {
+        req = req.header(header::ACCEPT_LANGUAGE, "en");
+    }
+    let r = t
+        .send(req.body(Body::from(body.to_string())).unwrap())
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {:?}", r.json());
+    r.json()
+}
+
+#[tokio::test]
+async fn a_malformed_body_names_the_field_in_both_languages_without_rust_type_names() {
+    let t = TestApp::new().await;
+    let admin = t.login(ADMIN_NIP).await;
+    for (body, field) in [
+        (r#"[]"#, "body"),
+        (r#"{"active":"yes","version":1}"#, "active"),
+        (r#"{"active":true}"#, "version"),
+        (r#"{"active":true,"version":1.5}"#, "version"),
+    ] {
+        let uri = "/api/v1/admin/employees/x/active";
+        for en in [false, true] {
+            let e = refusal(&t, "PUT", uri, &admin, body, en).await;
+            let msg = e["error"]["fields"][field]
+                .as_str()
+                .unwrap_or_else(|| panic!("{body}: {field} not named: {e}"));
+            let text = e.to_string();
+            for rust in [
+                "i64",
+                "bool",
+                "struct",
+                "SetActiveBody",
+                "sequence",
+                "deserialize",
+            ] {
+                assert!(!text.contains(rust), "{body}: {rust} shown: {text}");
+            }
+            let english = msg.contains("must") || msg.contains("required") || msg.contains("is ");
+            assert_eq!(english, en, "{body}: {msg}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -1039,4 +1096,33 @@ async fn a_form_error_on_the_english_admin_page_is_in_english() {
     let r = t.send(req).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("unit code is already in use"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_page_size_outside_1_to_200_is_refused_naming_limit() {
+    let t = TestApp::new().await;
+    let admin = t.login(ADMIN_NIP).await;
+    for (limit, status) in [
+        ("2147483648", 422),
+        ("0", 422),
+        ("201", 422),
+        ("99999999999", 400),
+    ] {
+        let r = t
+            .send(get(
+                &format!("/api/v1/admin/employees?limit={limit}"),
+                Some(&admin),
+            ))
+            .await;
+        assert_eq!(r.status.as_u16(), status, "{limit}: {}", r.body);
+        assert!(
+            r.json()["error"]["fields"]["limit"].is_string(),
+            "{}",
+            r.body
+        );
+    }
+    let r = t
+        .send(get("/api/v1/admin/employees?limit=200", Some(&admin)))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
 }

@@ -23,6 +23,7 @@ use crate::text;
 /// Category of the daily allowance (uang harian).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Category {
     /// Outside the city of the office.
     LuarKota,
@@ -61,6 +62,7 @@ impl Category {
 /// Tingkat biaya perjalanan dinas: A pejabat negara (Ketua, Anggota), B eselon II
 /// (Sekretaris), C eselon III / golongan IV, D eselon IV / golongan III, E golongan I/II.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Grade {
     A,
     B,
@@ -83,6 +85,7 @@ impl Grade {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DailyRate {
     pub provinsi: String,
     pub luar_kota: i64,
@@ -102,6 +105,7 @@ impl DailyRate {
 
 /// Lodging ceiling per night by grade.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LodgingRate {
     pub provinsi: String,
     pub a: i64,
@@ -125,15 +129,18 @@ impl LodgingRate {
 
 /// A round-trip transport estimate per person to a province by one means.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransportRate {
     pub provinsi: String,
     /// One of [`super::TRANSPORT_MODES`].
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::transport_mode))]
     pub moda: String,
     pub biaya: i64,
 }
 
 /// One version of one fiscal year's rates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SbmTable {
     pub year: i32,
     pub version: u32,
@@ -153,6 +160,7 @@ pub struct SbmTable {
 
 /// What an admin sends to change a year's rates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SbmInput {
     pub uang_harian: Vec<DailyRate>,
     #[serde(default)]

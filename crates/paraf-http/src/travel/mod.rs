@@ -6,6 +6,7 @@
 //! in the blob store (`sppd/<order>/<uuid>`), and shows orders in the caller's language.
 
 mod api;
+mod forms;
 mod pages;
 mod texts;
 
@@ -13,6 +14,7 @@ pub use api::{
     api_routes, LinkBody, NoteBody, PaguBody, PaguView, ReportBody, SettingsView, StopBody,
     VerifyBody,
 };
+pub use forms::{CostUpload, FileUpload, ScanUpload, SppdForm, SppdUpdate};
 pub use pages::{
     page_routes, CostRow, EstGroup, EstRow, Fact, LineRow, LinkRow, ListRow, StepRow, StopRow, Tab,
 };
@@ -73,15 +75,11 @@ pub struct OrderView {
     pub unit_id: String,
     pub ppk_id: String,
     pub ppk_name: String,
-    #[schema(value_type = Vec<Object>)]
     pub pelaksana: Vec<Traveller>,
-    #[schema(value_type = Vec<Object>)]
     pub pengikut: Vec<paraf_core::travel::Follower>,
     pub maksud: String,
     pub alat_angkut: String,
-    #[schema(value_type = Object)]
     pub tempat_berangkat: Place,
-    #[schema(value_type = Object)]
     pub tempat_tujuan: Place,
     /// YYYY-MM-DD.
     pub tanggal_berangkat: Option<String>,
@@ -90,23 +88,19 @@ pub struct OrderView {
     pub lama: Option<i64>,
     /// luar_kota, dalam_kota or diklat.
     pub kategori: String,
-    #[schema(value_type = Object)]
     pub anggaran: Budget,
     pub keterangan: String,
     pub attachments: Vec<FileView>,
     /// The estimate fixed at submission, or (draft) computed now when the SBM allows.
-    #[schema(value_type = Option<Object>)]
     pub estimate: Option<Estimate>,
     pub chain: Vec<StepView>,
     /// The open approval task the caller may decide (`/tasks/{task_id}`).
     pub task_id: Option<String>,
-    #[schema(value_type = Object)]
     pub numbers: paraf_core::travel::Numbers,
     pub documents: DocumentsView,
     pub stops: Vec<StopView>,
     pub report: ReportView,
     pub actual: Vec<CostView>,
-    #[schema(value_type = Vec<Object>)]
     pub verifications: Vec<paraf_core::travel::Verification>,
     pub return_note: Option<String>,
     /// Signing of the order's documents that failed and is being retried or waits for an
@@ -633,7 +627,11 @@ async fn read_multipart(req: Request, state: &AppState) -> Result<Upload, ApiErr
                     Text::new("isian terlalu panjang", "the value is too long"),
                 ));
             }
-            fields.insert(name, String::from_utf8_lossy(&bytes).trim().to_string());
+            let value = String::from_utf8_lossy(&bytes).trim().to_string();
+            if let Err(e) = paraf_core::types::check_text(&value) {
+                return Err(ApiError::validation(&name, e.0));
+            }
+            fields.insert(name, value);
         }
     }
     Ok(Upload { file, fields })
@@ -668,7 +666,7 @@ fn safe_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let s: String = base
         .chars()
-        .filter(|c| !c.is_control() && *c != '"')
+        .filter(|c| !paraf_core::types::is_forbidden_char(*c) && !c.is_control() && *c != '"')
         .take(120)
         .collect();
     if s.trim().is_empty() {
