@@ -84,6 +84,8 @@ pub struct Letter {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = DispositionKind))]
 pub enum DispoKind {
     /// Complete with a report, or forward.
     Disposition,
@@ -109,6 +111,8 @@ impl DispoKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = DispositionStatus))]
 pub enum DispoStatus {
     Open,
     Completed,

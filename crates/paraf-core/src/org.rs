@@ -38,6 +38,7 @@ pub type EmployeeId = String;
 /// Kinds of unit in a KPU provincial secretariat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UnitKind {
     /// Ketua and the commission (pimpinan).
     Pimpinan,
@@ -89,6 +90,7 @@ impl UnitKind {
 /// What a person may do. Everyone is at least `staff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     Staff,
     Approver,
@@ -1167,6 +1169,7 @@ pub fn new_id() -> String {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ImportStatus {
     Imported,
     Rejected,

@@ -25,3 +25,19 @@ pub fn actual_kind() -> Object {
 pub fn instruction() -> Object {
     one_of(&crate::dispositions::INSTRUCTIONS)
 }
+
+/// A string that must be one of `values`, or null.
+pub fn one_of_or_null(values: &[&str]) -> Object {
+    use utoipa::openapi::schema::SchemaType;
+    let mut all: Vec<serde_json::Value> = values.iter().map(|v| (*v).into()).collect();
+    all.push(serde_json::Value::Null);
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(all))
+        .build()
+}
+
+/// An instruction of a disposition, or null (a root disposition has none).
+pub fn instruction_or_null() -> Object {
+    one_of_or_null(&crate::dispositions::INSTRUCTIONS)
+}

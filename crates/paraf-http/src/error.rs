@@ -40,6 +40,20 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::Malformed,
+        ErrorKind::Unauthenticated,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::Stale,
+        ErrorKind::Validation,
+        ErrorKind::TooManyRequests,
+        ErrorKind::RequestTimeout,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::UnsupportedMediaType,
+        ErrorKind::Internal,
+    ];
     pub fn status(self) -> StatusCode {
         match self {
             ErrorKind::Malformed => StatusCode::BAD_REQUEST,
@@ -102,20 +116,29 @@ pub struct ApiError {
 
 /// The error body, for the OpenAPI document.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": {
+    "code": "validation",
+    "message": "Periksa kembali isian",
+    "fields": {"subject": "berisi karakter kendali atau pembalik arah teks (U+202E) yang tidak diperbolehkan"}
+}}))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable machine-readable code: malformed, unauthenticated, forbidden, not_found,
-    /// conflict, stale, validation, too_many_requests, request_timeout, payload_too_large,
-    /// unsupported_media_type, internal.
+    /// Stable machine-readable code, one per kind of failure.
+    #[schema(schema_with = error_code_schema)]
     pub code: String,
     /// Human-readable, in Indonesian unless English was asked for.
     pub message: String,
     /// Field name → problem (empty object when the error is not about fields).
     pub fields: BTreeMap<String, String>,
+}
+
+fn error_code_schema() -> utoipa::openapi::schema::Object {
+    let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+    paraf_core::schema::one_of(&codes)
 }
 
 impl ApiError {

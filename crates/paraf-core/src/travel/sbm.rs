@@ -302,6 +302,23 @@ fn current_key(year: i32) -> Key {
     Key::new(format!("SBM#{year}"), "CURRENT")
 }
 
+/// The fiscal years rates and ceilings may be kept for.
+pub const FISCAL_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// A fiscal year within [`FISCAL_YEARS`] (422 on `year`).
+pub fn check_fiscal_year(year: i32) -> Result<(), ServiceError> {
+    if !FISCAL_YEARS.contains(&year) {
+        return Err(ServiceError::invalid(
+            "year",
+            text!(
+                "tahun anggaran harus antara 2000 dan 2100",
+                "the fiscal year must be between 2000 and 2100"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The SBM store. Cheap to clone.
 #[derive(Clone)]
 pub struct Sbm {
@@ -314,22 +331,9 @@ impl Sbm {
         Sbm { table, clock }
     }
 
-    fn check_year(year: i32) -> Result<(), ServiceError> {
-        if !(2000..=2100).contains(&year) {
-            return Err(ServiceError::invalid(
-                "year",
-                text!(
-                    "tahun anggaran harus antara 2000 dan 2100",
-                    "the fiscal year must be between 2000 and 2100"
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     /// The current version of `year`, if the year has rates.
     pub async fn current(&self, year: i32) -> Result<Option<SbmTable>, ServiceError> {
-        Self::check_year(year)?;
+        check_fiscal_year(year)?;
         let Some(cur) = self.table.get(&current_key(year)).await? else {
             return Ok(None);
         };
@@ -338,7 +342,7 @@ impl Sbm {
     }
 
     pub async fn version(&self, year: i32, version: u32) -> Result<SbmTable, ServiceError> {
-        Self::check_year(year)?;
+        check_fiscal_year(year)?;
         match self.table.get(&version_key(year, version)).await? {
             Some(it) => from_item(it),
             None => Err(ServiceError::NotFound("SBM version")),
@@ -347,7 +351,7 @@ impl Sbm {
 
     /// Every version of `year`, oldest first.
     pub async fn history(&self, year: i32) -> Result<Vec<SbmTable>, ServiceError> {
-        Self::check_year(year)?;
+        check_fiscal_year(year)?;
         let mut out = Vec::new();
         let mut cursor = None;
         loop {
@@ -373,7 +377,7 @@ impl Sbm {
         who: &Principal,
     ) -> Result<SbmTable, ServiceError> {
         who.require(Role::Admin)?;
-        Self::check_year(year)?;
+        check_fiscal_year(year)?;
         validate(&input)?;
         let current = self.table.get(&current_key(year)).await?;
         let current_version = current

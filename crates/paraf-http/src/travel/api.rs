@@ -395,6 +395,7 @@ async fn withdraw_api(
 // ---------- after the trip ----------
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"tempat": "KPU RI, Jakarta Pusat", "tiba": "2026-12-07", "berangkat": "2026-12-09"}))]
 pub struct StopBody {
     #[serde(default)]
     pub tempat: String,
@@ -464,6 +465,10 @@ async fn scan_api(
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "hasil": "Rapat menyepakati jadwal distribusi logistik.",
+    "kesimpulan": "Distribusi dimulai 10 Desember."
+}))]
 pub struct ReportBody {
     #[serde(default)]
     pub hasil: String,
@@ -552,10 +557,15 @@ async fn submit_report_api(
     act_api(&state, &id, lang, &oid, Act::SubmitReport).await
 }
 
+fn verify_decision_schema() -> utoipa::openapi::schema::Object {
+    paraf_core::schema::one_of(&["accept", "return"])
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"decision": "accept"}))]
 pub struct VerifyBody {
-    /// accept or return.
     #[serde(default)]
+    #[schema(schema_with = verify_decision_schema)]
     pub decision: String,
     /// Required when returning.
     #[serde(default)]
@@ -586,8 +596,9 @@ async fn verify_api(
 
 /// The current SBM rates of a fiscal year (any signed-in user: forms need the provinces).
 #[utoipa::path(get, path = "/api/v1/sbm/{year}", tag = "sppd",
-    params(("year" = i32, Path, description = "fiscal year")),
-    responses((status = 200, body = SbmTable), (status = 404, body = ErrorBody)))]
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "fiscal year, 2000-2100 (else 422 on `year`)")),
+    responses((status = 200, body = SbmTable), (status = 404, body = ErrorBody, description = "no rates for that year"),
+              (status = 422, body = ErrorBody, description = "`year` outside 2000-2100")))]
 async fn sbm_get_api(
     State(state): State<AppState>,
     _id: Identity,
@@ -603,7 +614,7 @@ async fn sbm_get_api(
 
 /// Saves a new version of a year's rates (admin).
 #[utoipa::path(put, path = "/api/v1/sbm/{year}", tag = "sppd", request_body = SbmInput,
-    params(("year" = i32, Path, description = "fiscal year")),
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "fiscal year, 2000-2100 (else 422 on `year`)")),
     responses((status = 200, body = SbmTable), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 async fn sbm_put_api(
@@ -618,8 +629,9 @@ async fn sbm_put_api(
 
 /// Every version of a year's rates (admin, PPK).
 #[utoipa::path(get, path = "/api/v1/sbm/{year}/history", tag = "sppd",
-    params(("year" = i32, Path, description = "fiscal year")),
-    responses((status = 200, body = Vec<SbmTable>), (status = 403, body = ErrorBody)))]
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "fiscal year, 2000-2100 (else 422 on `year`)")),
+    responses((status = 200, body = Vec<SbmTable>), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "`year` outside 2000-2100")))]
 async fn sbm_history_api(
     State(state): State<AppState>,
     id: Identity,
@@ -685,8 +697,9 @@ fn pagu_view(p: &paraf_core::travel::Pagu) -> PaguView {
 
 /// Budget ceilings of a year (admin, PPK, bendahara).
 #[utoipa::path(get, path = "/api/v1/pagu/{year}", tag = "sppd",
-    params(("year" = i32, Path, description = "fiscal year")),
-    responses((status = 200, body = Vec<PaguView>), (status = 403, body = ErrorBody)))]
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "fiscal year, 2000-2100 (else 422 on `year`)")),
+    responses((status = 200, body = Vec<PaguView>), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "`year` outside 2000-2100")))]
 async fn pagu_list_api(
     State(state): State<AppState>,
     id: Identity,
@@ -712,7 +725,7 @@ pub struct PaguBody {
 
 /// Sets an account's ceiling (admin, PPK).
 #[utoipa::path(put, path = "/api/v1/pagu/{year}/{akun}", tag = "sppd", request_body = PaguBody,
-    params(("year" = i32, Path, description = "fiscal year"), ("akun" = String, Path, description = "account code")),
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "fiscal year, 2000-2100 (else 422 on `year`)"), ("akun" = String, Path, description = "account code")),
     responses((status = 200, body = PaguView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn pagu_put_api(
     State(state): State<AppState>,

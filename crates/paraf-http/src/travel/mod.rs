@@ -66,8 +66,8 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 pub struct OrderView {
     pub id: String,
     pub version: i64,
-    /// draft, submitted, returned, rejected, withdrawn, approved, reported, verified,
-    /// accepted (payment approved by the PPK, payment documents being signed), completed.
+    /// `accepted`: payment approved by the PPK, the payment documents being signed.
+    #[schema(value_type = paraf_core::travel::OrderStatus)]
     pub status: String,
     pub status_label: String,
     pub requester_id: String,
@@ -86,7 +86,7 @@ pub struct OrderView {
     pub tanggal_kembali: Option<String>,
     /// Days, both ends counted.
     pub lama: Option<i64>,
-    /// luar_kota, dalam_kota or diklat.
+    #[schema(value_type = paraf_core::travel::Category)]
     pub kategori: String,
     pub anggaran: Budget,
     pub keterangan: String,
@@ -133,9 +133,9 @@ pub struct StepView {
     pub assignee: String,
     pub name: String,
     pub jabatan: String,
-    /// paraf or sign.
+    #[schema(schema_with = crate::inbox::step_action_schema)]
     pub action: String,
-    /// pending, open, approved, returned, rejected.
+    #[schema(schema_with = step_state_schema)]
     pub state: String,
 }
 
@@ -162,10 +162,15 @@ pub struct EndorsementView {
     pub nama: String,
     pub nip: Option<String>,
     pub jabatan: String,
-    /// tautan (link) or pindaian (scan).
+    /// tautan (the official answered a link) or pindaian (a stamped scan was uploaded).
+    #[schema(schema_with = endorsement_way_schema)]
     pub cara: String,
     pub scan: Option<FileView>,
     pub at: String,
+}
+
+fn endorsement_way_schema() -> utoipa::openapi::schema::Object {
+    paraf_core::schema::one_of(&["tautan", "pindaian"])
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -191,6 +196,7 @@ pub struct ReportView {
 pub struct CostView {
     pub id: String,
     pub employee_id: String,
+    #[schema(schema_with = paraf_core::schema::actual_kind)]
     pub jenis: String,
     pub uraian: String,
     pub jumlah: i64,
@@ -224,6 +230,10 @@ fn doc_link(id: &str, kind: &str, employee_id: Option<String>) -> DocLink {
         link: format!("/arsip/{id}"),
         verify: format!("/v/{id}"),
     }
+}
+
+fn step_state_schema() -> utoipa::openapi::schema::Object {
+    paraf_core::schema::one_of(&["pending", "open", "approved", "returned", "rejected"])
 }
 
 fn step_state(s: &str) -> &'static str {
@@ -424,6 +434,7 @@ fn stop_view(order: &str, s: &Stop, now: time::OffsetDateTime) -> StopView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SummaryView {
     pub id: String,
+    #[schema(value_type = paraf_core::travel::OrderStatus)]
     pub status: String,
     pub status_label: String,
     pub maksud: String,
