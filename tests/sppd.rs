@@ -241,7 +241,8 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
             "tanggal_berangkat": ymd(dep),
             "tanggal_kembali": ymd(ret),
             "anggaran": {"instansi": "Sekretariat KPU Provinsi Jawa Barat", "akun": "524111"},
-            "keterangan": "Membawa dokumen LK semester I"
+            "keterangan": "Membawa dokumen LK semester I",
+            "version": order["version"]
         })),
     )
     .await;
@@ -256,7 +257,7 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
         &intan,
         "PUT",
         &format!("/sppd/{id}"),
-        Some(json!({"maksud": "x"})),
+        Some(json!({"maksud": "x", "version": order["version"]})),
     )
     .await;
     assert!(s == 403 || s == 409, "traveller edit after submit: {s}");

@@ -49,6 +49,7 @@ const UNDELIVERED: &str = "APPROVALS#UNDELIVERED";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TaskKind {
     /// An official's step of the chain: approve, reject or return.
     ApprovalStep,
@@ -81,6 +82,8 @@ impl TaskKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = TaskStatus))]
 pub enum Status {
     Open,
     Decided,
@@ -103,6 +106,8 @@ impl Status {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Decision))]
 pub enum Outcome {
     Approve,
     Reject,

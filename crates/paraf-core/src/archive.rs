@@ -33,6 +33,7 @@ use crate::text;
 /// What happens to a record when its inactive period ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FinalDisposition {
     /// Destroyed (with a destruction record).
     Musnah,

@@ -84,6 +84,8 @@ pub struct Letter {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = DispositionKind))]
 pub enum DispoKind {
     /// Complete with a report, or forward.
     Disposition,
@@ -109,6 +111,8 @@ impl DispoKind {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = DispositionStatus))]
 pub enum DispoStatus {
     Open,
     Completed,
@@ -241,8 +245,7 @@ fn internal(e: impl std::fmt::Display) -> ServiceError {
 }
 
 fn parse_date(s: &str) -> Option<Date> {
-    let f = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s.trim(), f).ok()
+    crate::types::parse_date(s).ok()
 }
 
 const TASK: &str = "disposition_task";
@@ -338,6 +341,7 @@ impl Dispositions {
             ("sender", &new.sender, 200),
         ] {
             let v = value.trim();
+            errors.check_text(field, v);
             if v.is_empty() {
                 errors.add(field, text!("wajib diisi", "is required"));
             } else if v.chars().count() > max {

@@ -74,6 +74,13 @@ impl FieldErrors {
     pub fn add(&mut self, field: &str, message: Text) {
         self.0.entry(field.to_string()).or_insert(message);
     }
+    /// Records a problem of `field` when `value` breaks the user text rule
+    /// ([`crate::types::check_text`]).
+    pub fn check_text(&mut self, field: &str, value: &str) {
+        if let Err(e) = crate::types::check_text(value) {
+            self.add(field, e.0);
+        }
+    }
     pub fn has(&self, field: &str) -> bool {
         self.0.contains_key(field)
     }

@@ -18,6 +18,8 @@ pub mod numbers;
 pub mod org;
 pub mod ports;
 pub mod record;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod signing;
 pub mod travel;
 pub mod types;

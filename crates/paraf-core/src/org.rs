@@ -38,6 +38,7 @@ pub type EmployeeId = String;
 /// Kinds of unit in a KPU provincial secretariat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UnitKind {
     /// Ketua and the commission (pimpinan).
     Pimpinan,
@@ -89,6 +90,7 @@ impl UnitKind {
 /// What a person may do. Everyone is at least `staff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     Staff,
     Approver,
@@ -255,6 +257,7 @@ fn sort_name(name: &str, id: &str) -> String {
 
 fn required(errors: &mut FieldErrors, field: &str, value: &str, max: usize) -> String {
     let v = value.trim().to_string();
+    errors.check_text(field, &v);
     if v.is_empty() {
         errors.add(field, text!("wajib diisi", "is required"));
     } else if v.chars().count() > max {
@@ -792,18 +795,11 @@ impl Org {
                 text!("Plh tidak ditemukan", "Plh (acting official) not found"),
             );
         }
-        let fmt = time::macros::format_description!("[year]-[month]-[day]");
-        let bad_date = || {
-            text!(
-                "tanggal harus berbentuk YYYY-MM-DD",
-                "date must be in the form YYYY-MM-DD"
-            )
-        };
-        let from = Date::parse(from.trim(), &fmt)
-            .map_err(|_| errors.add("from", bad_date()))
+        let from = crate::types::parse_date(from)
+            .map_err(|e| errors.add("from", e.0))
             .ok();
-        let to = Date::parse(to.trim(), &fmt)
-            .map_err(|_| errors.add("to", bad_date()))
+        let to = crate::types::parse_date(to)
+            .map_err(|e| errors.add("to", e.0))
             .ok();
         if let (Some(f), Some(t)) = (from, to) {
             if t < f {
@@ -1173,6 +1169,7 @@ pub fn new_id() -> String {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ImportStatus {
     Imported,
     Rejected,

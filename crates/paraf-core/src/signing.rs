@@ -58,6 +58,8 @@ const MAX_HISTORY: usize = 50;
 /// Where a sign step stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = SignStepState))]
 pub enum StepState {
     /// An attempt failed; it is being tried again (automatically, or at an admin's request).
     Retrying,

@@ -187,9 +187,105 @@ impl From<Email> for String {
     }
 }
 
+/// Whether `c` may not appear in text a person typed: control characters other than tab
+/// and line breaks (NUL among them), and the bidirectional embedding, override and
+/// isolate characters (U+202A–U+202E, U+2066–U+2069), which make a subject, number or
+/// name read differently from what is stored. One rule for every user text field.
+pub fn is_forbidden_char(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Refuses user text carrying a character [`is_forbidden_char`] forbids, saying which
+/// (as a code point: the character itself would not show).
+pub fn check_text(s: &str) -> Result<(), Invalid> {
+    match s.chars().find(|c| is_forbidden_char(*c)) {
+        None => Ok(()),
+        Some(c) => {
+            let cp = format!("U+{:04X}", c as u32);
+            Err(Invalid(text!(
+                "berisi karakter kendali atau pembalik arah teks ({}) yang tidak diperbolehkan",
+                "contains a control or text-direction character ({}) that is not allowed",
+                cp
+            )))
+        }
+    }
+}
+
+/// Earliest and latest year a date typed by a person may have.
+pub const MIN_YEAR: i32 = 1900;
+pub const MAX_YEAR: i32 = 9999;
+
+/// A calendar date written exactly `YYYY-MM-DD` (four-digit year 1900–9999, no sign,
+/// surrounding spaces ignored). The one date rule of every form and API field.
+pub fn parse_date(input: &str) -> Result<Date, Invalid> {
+    let bad = || {
+        Invalid(text!(
+            "tanggal harus berbentuk TTTT-BB-HH (tahun 1900–9999)",
+            "the date must be YYYY-MM-DD (year 1900–9999)"
+        ))
+    };
+    let s = input.trim();
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return Err(bad());
+    }
+    let year: i32 = s[0..4].parse().map_err(|_| bad())?;
+    let month: u8 = s[5..7].parse().map_err(|_| bad())?;
+    let day: u8 = s[8..10].parse().map_err(|_| bad())?;
+    if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+        return Err(bad());
+    }
+    let month = Month::try_from(month).map_err(|_| bad())?;
+    Date::from_calendar_date(year, month, day).map_err(|_| bad())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_exactly_four_digit_years_from_1900() {
+        assert_eq!(
+            parse_date(" 2026-11-28 ").unwrap(),
+            time::macros::date!(2026 - 11 - 28)
+        );
+        for bad in [
+            "0000-01-01",
+            "+2027-01-01",
+            "1899-12-31",
+            "2026-02-30",
+            "2026-1-05",
+            "20261105",
+            "２０２６-01-01",
+            "",
+        ] {
+            assert!(parse_date(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(parse_date("9999-12-31").is_ok());
+    }
+
+    #[test]
+    fn user_text_refuses_nul_and_direction_overrides_but_keeps_line_breaks() {
+        assert!(check_text("Undangan rapat\r\n\tpleno").is_ok());
+        assert!(check_text("Rapat pleno — 2026 · Bandung").is_ok());
+        for bad in [
+            "a\u{0}b",
+            "nomor\u{202e}fdp.exe",
+            "x\u{2066}y",
+            "\u{7f}",
+            "\u{85}",
+        ] {
+            let e = check_text(bad).unwrap_err();
+            assert!(e.0.en.contains("U+"), "{bad:?}: {}", e.0.en);
+        }
+    }
 
     #[test]
     fn a_well_formed_nip_yields_its_birth_and_appointment() {

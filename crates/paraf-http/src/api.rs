@@ -62,6 +62,113 @@ impl Modify for BearerScheme {
     }
 }
 
+/// The refusals every operation shares, added to each operation of the document where its
+/// shape makes them possible (and not described more precisely by the operation itself):
+/// they come from the layers and extractors all handlers share, not from one handler.
+///
+/// - 400 when it takes a body, a query or a path parameter (the extractors of
+///   [`crate::extract`] name the field); 422 when it takes a body or a query (a text
+///   breaking the user text rule, [`paraf_core::types::check_text`]);
+/// - 401 when it needs a token; 404 when its path names something;
+/// - 413 and 415 when it takes a body (the size limit, the media type);
+/// - 408 when it takes a body (the body must arrive within the server's deadline);
+/// - 500 always (logged with the request id, never explained to the client).
+pub fn complete(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
+    let error = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    let global_security = doc.security.clone();
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let params = op.parameters.as_deref().unwrap_or(&[]);
+            let has = |place: ParameterIn| {
+                params
+                    .iter()
+                    .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == place))
+            };
+            let (in_path, in_query) = (has(ParameterIn::Path), has(ParameterIn::Query));
+            let body = op.request_body.is_some();
+            // `security(())` makes an operation public: one requirement with no scheme.
+            let public = op
+                .security
+                .as_ref()
+                .or(global_security.as_ref())
+                .is_none_or(|reqs| reqs.iter().any(|r| r == &Default::default()));
+            let mut add = |status: &str, description: &str, when: bool| {
+                if when {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description));
+                }
+            };
+            add(
+                "400",
+                "malformed: the body, a query or a path parameter is not what this operation \
+                 takes; `fields` names which and why",
+                body || in_query || in_path,
+            );
+            add(
+                "422",
+                "a text contains a control or text-direction character (U+0000-U+001F except \
+                 tab and line breaks, U+007F-U+009F, U+202A-U+202E, U+2066-U+2069 ...); \
+                 `fields` names where",
+                body || in_query,
+            );
+            add("401", "no valid bearer token", !public);
+            add("404", "not found", in_path);
+            add(
+                "408",
+                "the body did not arrive within the server's deadline",
+                body,
+            );
+            add(
+                "413",
+                "the body is larger than this operation accepts",
+                body,
+            );
+            add(
+                "415",
+                "the body's Content-Type is not one this operation takes",
+                body,
+            );
+            add(
+                "500",
+                "an unexpected failure, logged with the request id (never explained)",
+                true,
+            );
+        }
+    }
+}
+
+/// The API router and its complete OpenAPI document.
+pub fn router_and_document() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (api, mut doc) = routes().split_for_parts();
+    complete(&mut doc);
+    (api, doc)
+}
+
 /// All API routes with their OpenAPI operations.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -104,6 +211,7 @@ pub struct EmployeeView {
     pub unit_id: String,
     pub supervisor_id: Option<String>,
     pub email: String,
+    #[schema(value_type = Vec<paraf_core::Role>)]
     pub roles: Vec<String>,
     pub active: bool,
     /// Pass back when changing roles (optimistic concurrency).
@@ -134,7 +242,7 @@ pub struct UnitView {
     pub id: String,
     pub code: String,
     pub name: String,
-    /// pimpinan, divisi, sekretariat, bagian, subbagian
+    #[schema(value_type = paraf_core::org::UnitKind)]
     pub kind: String,
     pub parent_id: Option<String>,
     pub head_id: Option<String>,
@@ -225,7 +333,7 @@ pub struct ImportRowView {
     /// Line in the file (the header is line 1).
     pub line: usize,
     pub nip: Option<String>,
-    /// imported | rejected
+    #[schema(value_type = paraf_core::org::ImportStatus)]
     pub status: String,
     pub employee_id: Option<String>,
     /// field → reason, in the language of the request (empty when imported).
@@ -308,6 +416,7 @@ async fn openapi_json(Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>) 
 // ---------- auth ----------
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"login": "staf@demo.paraf.test", "password": "paraf-demo"}))]
 pub struct LoginRequest {
     /// NIP (18 digits, spaces allowed) or email.
     pub login: String,
@@ -452,7 +561,7 @@ pub struct NewUnitBody {
     /// Short unique code, e.g. `BAG-KUL`.
     pub code: String,
     pub name: String,
-    /// pimpinan, divisi, sekretariat, bagian, subbagian
+    #[schema(value_type = paraf_core::org::UnitKind)]
     pub kind: String,
     /// Parent unit id or code (required except for pimpinan).
     pub parent_id: Option<String>,
@@ -510,6 +619,7 @@ pub struct EmployeesQuery {
     /// Only this unit (id).
     pub unit: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -531,7 +641,7 @@ async fn list_employees(
     Query(q): Query<EmployeesQuery>,
 ) -> Result<Json<EmployeesPage>, ApiError> {
     id.require(Role::Admin)?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = crate::extract::page_size(q.limit)?;
     let (emps, cursor) = state
         .org
         .employees(q.unit.as_deref(), limit, q.cursor)
@@ -543,6 +653,11 @@ async fn list_employees(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "nip": "199203152019031004", "name": "Rudi Hartono", "email": "rudi@kpu-jabar.go.id",
+    "jabatan": "Pengelola Keuangan", "unit": "SUB-KEU", "pangkat": "Penata Muda",
+    "golongan": "III/a", "roles": ["staff"], "password": "rahasia-sekali"
+}))]
 pub struct NewEmployeeBody {
     pub nip: String,
     pub name: String,
@@ -555,6 +670,7 @@ pub struct NewEmployeeBody {
     /// Supervisor's employee id or NIP.
     pub supervisor: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<paraf_core::Role>)]
     pub roles: Vec<String>,
     /// Initial password (at least 8 characters); without it the employee cannot sign in
     /// until one is set.
@@ -622,6 +738,7 @@ async fn get_employee(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SetRolesBody {
     /// The new role set; `staff` is always kept.
+    #[schema(value_type = Vec<paraf_core::Role>)]
     pub roles: Vec<String>,
     /// The `version` read with the employee; 409 `stale` if it changed since.
     pub version: i64,
@@ -700,8 +817,8 @@ async fn set_password(
 /// written whole or not at all.
 #[utoipa::path(post, path = "/api/v1/admin/employees/import", tag = "admin",
     request_body(content(
-        (String = "text/csv"),
-        (Vec<u8> = "multipart/form-data"),
+        (String = "text/csv", example = json!(IMPORT_EXAMPLE)),
+        (CsvUpload = "multipart/form-data"),
     ), description = "header row: nip, nama, email, jabatan, unit, pangkat, golongan, atasan, peran"),
     responses((status = 200, body = ImportReportView), (status = 403, body = ErrorBody),
               (status = 415, body = ErrorBody), (status = 422, body = ErrorBody, description = "the file itself is unusable (missing columns)")))]
@@ -721,6 +838,18 @@ async fn import_employees(
     );
     Ok(Json(ImportReportView::new(&report, lang)))
 }
+
+/// A CSV file of employees sent as the `file` part of a multipart form.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CsvUpload {
+    /// UTF-8 CSV (a byte-order mark is ignored), at most 5 MB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+const IMPORT_EXAMPLE: &str = "nip,nama,email,jabatan,unit,pangkat,golongan,atasan,peran\n\
+     199203152019031004,Rudi Hartono,rudi@kpu-jabar.go.id,Pengelola Keuangan,SUB-KEU,Penata Muda,III/a,,staff\n";
 
 /// The CSV text of a `text/csv` body or of the `file` part of a multipart form.
 pub(crate) async fn csv_from_request(req: Request, state: &AppState) -> Result<String, ApiError> {
@@ -757,6 +886,10 @@ pub(crate) async fn csv_from_request(req: Request, state: &AppState) -> Result<S
 // ---------- admin: delegations ----------
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "principal": "sekretaris@demo.paraf.test", "acting": "kabag@demo.paraf.test",
+    "from": "2026-12-01", "to": "2026-12-05", "reason": "Cuti tahunan"
+}))]
 pub struct NewDelegationBody {
     /// The official who is away (id, NIP or email).
     pub principal: String,

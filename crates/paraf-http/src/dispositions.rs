@@ -201,7 +201,8 @@ pub struct LetterView {
     /// YYYY-MM-DD.
     pub date: String,
     pub execution_id: String,
-    /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED (when the engine is reachable).
+    /// The workflow's state (when the engine is reachable).
+    #[schema(value_type = Option<paraf_core::ports::workflows::ExecutionStatus>)]
     pub status: Option<String>,
     /// The root's output once the tree completed (reports of every node).
     #[schema(value_type = Option<Object>)]
@@ -211,9 +212,9 @@ pub struct LetterView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DispositionView {
     pub id: String,
-    /// disposition or disposition_report.
+    #[schema(value_type = paraf_core::dispositions::DispoKind)]
     pub kind: String,
-    /// open, completed, forwarded, cancelled or expired.
+    #[schema(value_type = paraf_core::dispositions::DispoStatus)]
     pub status: String,
     pub unread: bool,
     pub letter_id: String,
@@ -225,6 +226,8 @@ pub struct DispositionView {
     pub holder_name: String,
     pub from_id: Option<String>,
     pub from_name: Option<String>,
+    /// What the holder was asked to do (none at the root).
+    #[schema(schema_with = paraf_core::schema::instruction_or_null)]
     pub instruction: Option<String>,
     /// WIB date YYYY-MM-DD.
     pub deadline: Option<String>,
@@ -243,6 +246,7 @@ pub struct ChildView {
     pub id: String,
     pub holder_id: String,
     pub holder_name: String,
+    #[schema(value_type = paraf_core::dispositions::DispoStatus)]
     pub status: String,
     pub unread: bool,
 }
@@ -319,6 +323,13 @@ async fn viewable(
 // ---------- API ----------
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "subject": "Undangan rapat pleno rekapitulasi",
+    "number": "045/UND/KPU-RI/XI/2026",
+    "sender": "KPU RI",
+    "date": "2026-11-27",
+    "holder": "ketua@demo.paraf.test"
+}))]
 pub struct RegisterBody {
     pub subject: String,
     pub number: String,
@@ -425,6 +436,7 @@ async fn read(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"report": "Sudah dihadiri; notulen terlampir di arsip."}))]
 pub struct CompleteBody {
     pub report: String,
 }
@@ -448,10 +460,15 @@ async fn complete(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "recipients": ["sekretaris@demo.paraf.test"],
+    "instruction": "hadiri",
+    "deadline": "2026-12-01"
+}))]
 pub struct ForwardBody {
     /// Employee ids, NIPs or emails: direct reports or employees of the holder's unit subtree.
     pub recipients: Vec<String>,
-    /// One of: tindak lanjuti, pelajari, hadiri, koordinasikan, arsipkan.
+    #[schema(schema_with = paraf_core::schema::instruction)]
     pub instruction: String,
     /// WIB date YYYY-MM-DD.
     pub deadline: String,
@@ -503,7 +520,8 @@ async fn cancel(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct ReassignBody {
+#[schema(example = json!({"to": "kabag@demo.paraf.test"}))]
+pub struct DispositionReassignBody {
     /// The new holder: employee id, NIP or email.
     pub to: String,
 }
@@ -511,7 +529,7 @@ pub struct ReassignBody {
 /// Gives an open disposition to another holder (admins only); they get it unread, by mail.
 #[utoipa::path(post, path = "/api/v1/dispositions/{id}/reassign", tag = "dispositions",
     params(("id" = String, Path, description = "the task id")),
-    request_body = ReassignBody,
+    request_body = DispositionReassignBody,
     responses((status = 200, body = DispositionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "the task is no longer open"),
               (status = 422, body = ErrorBody, description = "`to` names no active employee")))]
@@ -519,7 +537,7 @@ async fn reassign(
     State(state): State<AppState>,
     id: Identity,
     Path(task_id): Path<String>,
-    Json(body): Json<ReassignBody>,
+    Json(body): Json<DispositionReassignBody>,
 ) -> Result<Json<DispositionView>, ApiError> {
     let t = dispositions(&state)
         .reassign(

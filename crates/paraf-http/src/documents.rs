@@ -432,6 +432,60 @@ fn task_error(e: SignTaskError) -> ApiError {
 
 // ---------- reading uploads ----------
 
+/// A PDF sent as the whole body (`application/pdf`).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct PdfBody(Vec<u8>);
+
+/// A PDF sent as the `file` part of a multipart form.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PdfUpload {
+    /// The PDF, at most 20 MB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// A PDF to sign and what to record with it, as parts of a multipart form (each part may
+/// instead be given in the query; a part wins over the query).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SignUpload {
+    /// The PDF, at most 20 MB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Document title (required here or in the query), at most 300 characters.
+    #[schema(max_length = 300)]
+    title: Option<String>,
+    /// Official number, if it has one (see the query parameter).
+    number: Option<String>,
+    /// Classification code (default `TU`).
+    classification: Option<String>,
+    /// Document type (default `surat`).
+    #[schema(rename = "type")]
+    doc_type: Option<String>,
+    /// Where the visible stamp goes (default `invisible`).
+    #[schema(schema_with = position_schema)]
+    position: Option<String>,
+    /// 1-based page of a visible signature (default 1).
+    #[schema(minimum = 1, maximum = 100_000)]
+    page: Option<u32>,
+}
+
+/// Where a signature's stamp may go.
+pub const POSITIONS: [&str; 5] = [
+    "invisible",
+    "bottom-right",
+    "bottom-left",
+    "top-right",
+    "top-left",
+];
+
+fn position_schema() -> utoipa::openapi::schema::Object {
+    paraf_core::schema::one_of(&POSITIONS)
+}
+
 /// An uploaded PDF and the text fields sent with it.
 struct Upload {
     pdf: Vec<u8>,
@@ -463,7 +517,11 @@ async fn read_upload(req: Request, state: &AppState) -> Result<Upload, ApiError>
                         Text::new("isian terlalu panjang", "the value is too long"),
                     ));
                 }
-                fields.insert(name, String::from_utf8_lossy(&bytes).trim().to_string());
+                let value = String::from_utf8_lossy(&bytes).trim().to_string();
+                if let Err(e) = paraf_core::types::check_text(&value) {
+                    return Err(ApiError::validation(&name, e.0));
+                }
+                fields.insert(name, value);
             }
         }
         let pdf = pdf
@@ -505,7 +563,7 @@ pub struct SignatoryView {
 pub struct RetentionView {
     pub active_years: u16,
     pub inactive_years: u16,
-    /// musnah, permanen, dinilai_kembali
+    #[schema(value_type = paraf_core::archive::FinalDisposition)]
     pub final_disposition: String,
 }
 
@@ -593,9 +651,11 @@ pub struct AuditEventView {
     pub at: String,
     /// Employee id, or `system`.
     pub actor: String,
-    /// created, signed, archived, viewed, downloaded, verified
+    #[schema(value_type = paraf_core::audit::AuditAction)]
     pub action: String,
-    #[schema(value_type = Object)]
+    /// What the event records (e.g. who downloaded through which link); its keys depend
+    /// on `action`.
+    #[schema(value_type = BTreeMap<String, Value>)]
     pub details: Value,
 }
 
@@ -628,7 +688,12 @@ pub struct RetentionItem {
     pub document: ArchivedView,
     /// `transfer` (to the inactive archive), or the final disposition: `musnah`,
     /// `permanen`, `dinilai_kembali`.
+    #[schema(schema_with = due_schema)]
     pub due: String,
+}
+
+fn due_schema() -> utoipa::openapi::schema::Object {
+    paraf_core::schema::one_of(&["transfer", "musnah", "permanen", "dinilai_kembali"])
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -842,6 +907,7 @@ pub struct SearchQuery {
     /// Words that must all appear in the title.
     pub q: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -856,17 +922,9 @@ fn parse_date(field: &str, v: &Option<String>) -> Result<Option<Date>, ApiError>
     let Some(s) = non_empty(v) else {
         return Ok(None);
     };
-    Date::parse(
-        &s,
-        time::macros::format_description!("[year]-[month]-[day]"),
-    )
-    .map(Some)
-    .map_err(|_| {
-        ApiError::validation(
-            field,
-            Text::new("tanggal harus TTTT-BB-HH", "the date must be YYYY-MM-DD"),
-        )
-    })
+    paraf_core::types::parse_date(&s)
+        .map(Some)
+        .map_err(|e| ApiError::validation(field, e.0))
 }
 
 async fn filter_of(state: &AppState, q: &SearchQuery) -> Result<SearchFilter, ApiError> {
@@ -901,7 +959,11 @@ async fn search_api(
     let filter = filter_of(&state, &q).await?;
     let (docs, next) = state
         .archive
-        .search(&filter, q.limit.unwrap_or(50), non_empty(&q.cursor))
+        .search(
+            &filter,
+            crate::extract::page_size(q.limit)?,
+            non_empty(&q.cursor),
+        )
         .await?;
     Ok(Json(DocumentsPage {
         items: docs.iter().map(|d| archived_view(&state, d)).collect(),
@@ -997,7 +1059,7 @@ async fn retention_api(
 /// Verifies a signed PDF (`application/pdf` body or multipart `file`): every signature
 /// against the organisation root, and whether it is byte-for-byte an archived document.
 #[utoipa::path(post, path = "/api/v1/verify", tag = "archive",
-    request_body(content((Vec<u8> = "application/pdf"), (Vec<u8> = "multipart/form-data")),
+    request_body(content((PdfBody = "application/pdf"), (PdfUpload = "multipart/form-data")),
         description = "the PDF, at most 20 MB"),
     responses((status = 200, body = VerifyReportView),
               (status = 401, body = ErrorBody),
@@ -1029,9 +1091,11 @@ pub struct SignUploadQuery {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub doc_type: Option<String>,
-    /// invisible (default), bottom-right, bottom-left, top-right, top-left.
+    /// Where the visible stamp goes (default `invisible`).
+    #[param(schema_with = position_schema)]
     pub position: Option<String>,
     /// 1-based page of a visible signature (default 1).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100_000)]
     pub page: Option<String>,
 }
 
@@ -1145,7 +1209,7 @@ async fn sign_and_archive(
 /// untouched) and archives it. The PDF comes as an `application/pdf` body with the fields
 /// in the query, or as multipart `file` with the fields as parts.
 #[utoipa::path(post, path = "/api/v1/documents/sign", tag = "archive", params(SignUploadQuery),
-    request_body(content((Vec<u8> = "application/pdf"), (Vec<u8> = "multipart/form-data")),
+    request_body(content((PdfBody = "application/pdf"), (SignUpload = "multipart/form-data")),
         description = "the PDF, at most 20 MB"),
     responses((status = 201, body = SignedUploadView),
               (status = 401, body = ErrorBody),

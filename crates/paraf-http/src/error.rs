@@ -1,9 +1,9 @@
 //! One error type for the API: every failure leaves as
 //! `{"error":{"code","message","fields"}}` with one status per kind (docs/architecture.md, errors).
 //!
-//! Handlers return `Result<_, ApiError>`; `ServiceError` converts with `?`. Axum's own
-//! rejections (bad JSON, bad path or query) come through the [`Json`], [`Path`] and
-//! [`Query`] wrappers so they share the shape. Field messages arrive from the domain in
+//! Handlers return `Result<_, ApiError>`; `ServiceError` converts with `?`. Bad JSON,
+//! paths and queries are refused by the extractors of [`crate::extract`] in the same
+//! shape, naming the field. Field messages arrive from the domain in
 //! both languages ([`Text`]) and stay so inside `ApiError`; the body is written in
 //! Indonesian when the response is built (no request at hand), and the [`localize`]
 //! middleware rewrites it in English when the request asked for English.
@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Body;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -40,6 +40,20 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    pub const ALL: [ErrorKind; 12] = [
+        ErrorKind::Malformed,
+        ErrorKind::Unauthenticated,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::Conflict,
+        ErrorKind::Stale,
+        ErrorKind::Validation,
+        ErrorKind::TooManyRequests,
+        ErrorKind::RequestTimeout,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::UnsupportedMediaType,
+        ErrorKind::Internal,
+    ];
     pub fn status(self) -> StatusCode {
         match self {
             ErrorKind::Malformed => StatusCode::BAD_REQUEST,
@@ -102,20 +116,29 @@ pub struct ApiError {
 
 /// The error body, for the OpenAPI document.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": {
+    "code": "validation",
+    "message": "Periksa kembali isian",
+    "fields": {"subject": "berisi karakter kendali atau pembalik arah teks (U+202E) yang tidak diperbolehkan"}
+}}))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable machine-readable code: malformed, unauthenticated, forbidden, not_found,
-    /// conflict, stale, validation, too_many_requests, request_timeout, payload_too_large,
-    /// unsupported_media_type, internal.
+    /// Stable machine-readable code, one per kind of failure.
+    #[schema(schema_with = error_code_schema)]
     pub code: String,
     /// Human-readable, in Indonesian unless English was asked for.
     pub message: String,
     /// Field name → problem (empty object when the error is not about fields).
     pub fields: BTreeMap<String, String>,
+}
+
+fn error_code_schema() -> utoipa::openapi::schema::Object {
+    let codes: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+    paraf_core::schema::one_of(&codes)
 }
 
 impl ApiError {
@@ -132,6 +155,12 @@ impl ApiError {
             detail: Some(detail.into()),
             ..ApiError::new(ErrorKind::Malformed)
         }
+    }
+    /// A malformed request, `field` saying what is wrong with it.
+    pub fn malformed_field(field: &str, message: Text) -> Self {
+        let mut e = ApiError::new(ErrorKind::Malformed);
+        e.fields.insert(field.to_string(), message);
+        e
     }
     pub fn unauthenticated() -> Self {
         ApiError::new(ErrorKind::Unauthenticated)
@@ -233,36 +262,6 @@ impl From<ServiceError> for ApiError {
     }
 }
 
-impl From<axum::extract::rejection::JsonRejection> for ApiError {
-    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
-        use axum::extract::rejection::JsonRejection as R;
-        match r {
-            R::MissingJsonContentType(_) => ApiError {
-                detail: Some("Content-Type: application/json".into()),
-                ..ApiError::new(ErrorKind::UnsupportedMediaType)
-            },
-            R::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                ApiError::new(ErrorKind::PayloadTooLarge)
-            }
-            R::BytesRejection(b) if is_body_deadline(&b) => ApiError::request_timeout(),
-            // The serde message names the line, column and field: useful and safe to show.
-            other => ApiError::malformed(other.body_text()),
-        }
-    }
-}
-
-impl From<axum::extract::rejection::PathRejection> for ApiError {
-    fn from(r: axum::extract::rejection::PathRejection) -> Self {
-        ApiError::malformed(r.body_text())
-    }
-}
-
-impl From<axum::extract::rejection::QueryRejection> for ApiError {
-    fn from(r: axum::extract::rejection::QueryRejection) -> Self {
-        ApiError::malformed(r.body_text())
-    }
-}
-
 impl From<axum::extract::multipart::MultipartRejection> for ApiError {
     fn from(r: axum::extract::multipart::MultipartRejection) -> Self {
         ApiError::malformed(r.body_text())
@@ -281,26 +280,7 @@ impl From<axum::extract::multipart::MultipartError> for ApiError {
     }
 }
 
-/// `axum::Json` whose rejection is an [`ApiError`].
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
-pub struct Json<T>(pub T);
-
-impl<T: Serialize> IntoResponse for Json<T> {
-    fn into_response(self) -> Response {
-        axum::Json(self.0).into_response()
-    }
-}
-
-/// `axum::extract::Path` whose rejection is an [`ApiError`].
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
-pub struct Path<T>(pub T);
-
-/// `axum::extract::Query` whose rejection is an [`ApiError`].
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
-pub struct Query<T>(pub T);
+pub use crate::extract::{Json, Path, Query};
 
 /// Rewrites API error bodies in the request's language and gives unknown API paths and
 /// layer-made errors (body too large) our shape.

@@ -190,7 +190,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DecisionView {
-    /// approve, reject, return, resubmit or withdraw.
+    #[schema(value_type = paraf_core::approvals::Outcome)]
     pub decision: String,
     pub note: String,
     pub by_id: String,
@@ -214,13 +214,15 @@ pub struct HistoryView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TaskView {
     pub id: String,
-    /// approval_step or resubmit.
+    #[schema(value_type = paraf_core::approvals::TaskKind)]
     pub kind: String,
     pub execution_id: String,
     pub step: u32,
-    /// paraf, sign or resubmit.
+    /// What the assignee does: paraf (initial), sign, or resubmit (their own returned
+    /// request).
+    #[schema(schema_with = task_action_schema)]
     pub action: String,
-    /// open, decided, superseded or expired.
+    #[schema(value_type = paraf_core::approvals::Status)]
     pub status: String,
     pub subject: String,
     pub document: Option<String>,
@@ -376,6 +378,7 @@ async fn mail_reassigned(state: &AppState, t: ApprovalTask) {
 // ---------- API ----------
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"subject": "Surat undangan rapat pleno", "document": "045/UND/XI/2026"}))]
 pub struct StartApprovalBody {
     /// What is to be approved, e.g. "Surat undangan rapat pleno".
     pub subject: String,
@@ -394,8 +397,17 @@ pub struct ChainStepView {
     pub assignee: String,
     pub name: String,
     pub jabatan: String,
-    /// paraf or sign.
+    #[schema(schema_with = step_action_schema)]
     pub action: String,
+}
+
+/// What an official does at a step of a chain.
+pub(crate) fn step_action_schema() -> utoipa::openapi::schema::Object {
+    paraf_core::schema::one_of(&["paraf", "sign"])
+}
+
+fn task_action_schema() -> utoipa::openapi::schema::Object {
+    paraf_core::schema::one_of(&["paraf", "sign", "resubmit"])
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -407,7 +419,8 @@ pub struct ApprovalView {
     pub document: Option<String>,
     pub requester_id: String,
     pub chain: Vec<ChainStepView>,
-    /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED (when the engine is reachable).
+    /// The workflow's state (when the engine is reachable).
+    #[schema(value_type = Option<paraf_core::ports::workflows::ExecutionStatus>)]
     pub status: Option<String>,
     pub error: Option<String>,
     /// Every task of the execution, in step order.
@@ -546,8 +559,10 @@ async fn get_task(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"decision": "return", "note": "Lampirkan undangan rapatnya."}))]
 pub struct DecisionBody {
     /// approve, reject or return (a chain step); resubmit or withdraw (a returned request).
+    #[schema(value_type = paraf_core::approvals::Outcome)]
     pub decision: String,
     /// Required when rejecting or returning.
     #[serde(default)]
@@ -574,13 +589,14 @@ async fn decide_task(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct ReassignBody {
+#[schema(example = json!({"assignee": "kasubag.umum@demo.paraf.test"}))]
+pub struct TaskReassignBody {
     /// The new assignee: employee id, NIP or email.
     pub assignee: String,
 }
 
 /// Gives an open task to someone else (role admin); the new assignee gets the mail.
-#[utoipa::path(post, path = "/api/v1/tasks/{id}/reassign", tag = "approvals", request_body = ReassignBody,
+#[utoipa::path(post, path = "/api/v1/tasks/{id}/reassign", tag = "approvals", request_body = TaskReassignBody,
     params(("id" = String, Path, description = "the task id")),
     responses((status = 200, body = TaskView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -589,7 +605,7 @@ async fn reassign_task(
     id: Identity,
     lang: Lang,
     Path(task_id): Path<String>,
-    Json(b): Json<ReassignBody>,
+    Json(b): Json<TaskReassignBody>,
 ) -> Result<Json<TaskView>, ApiError> {
     let t = approvals(&state)
         .reassign(&task_id, &id.0, &b.assignee)

@@ -24,6 +24,7 @@ pub mod dispositions;
 pub mod documents;
 pub mod error;
 pub mod export;
+pub mod extract;
 pub mod i18n;
 pub mod identity;
 pub mod inbox;
@@ -187,7 +188,7 @@ impl FromRef<AppState> for CookieKey {
 
 /// The whole HTTP surface: API, OpenAPI document, pages, stylesheet, health check.
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = api::routes().split_for_parts();
+    let (api, doc) = api::router_and_document();
     let doc = Arc::new(doc);
     let api = api
         .layer(axum::Extension(doc))

@@ -50,6 +50,7 @@ pub struct SigningView {
     pub link: Option<String>,
     /// retrying (failed, tried again automatically or at an admin's request), stuck
     /// (waits for an administrator) or resolved (finished after failing).
+    #[schema(value_type = paraf_core::signing::StepState)]
     pub state: String,
     pub state_label: String,
     /// Why the last attempt failed, in the caller's language.

@@ -708,3 +708,29 @@ async fn every_registered_letter_gets_the_next_nomor_agenda_of_the_year() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("/TU-AG/32/2026"), "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_letter_with_nul_or_a_direction_override_is_refused_by_field_and_not_stored() {
+    let t = T::new().await;
+    for (field, value) in [
+        ("subject", "Undangan\u{0}rapat"),
+        ("number", "045/UND/\u{202e}6202"),
+        ("sender", "KPU\u{2066} RI"),
+    ] {
+        let mut body = json!({"subject": "Undangan rapat", "number": "045/UND/XI/2026",
+                              "sender": "KPU RI", "date": "2026-11-27", "holder": "ketua@kpu.test"});
+        body[field] = json!(value);
+        let r = t.post("agendaris", "/api/v1/dispositions", body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {}",
+            r.body
+        );
+        assert!(r.json()["error"]["fields"][field].is_string(), "{}", r.body);
+    }
+    assert!(
+        t.inbox("ketua").await.is_empty(),
+        "no letter was registered"
+    );
+}

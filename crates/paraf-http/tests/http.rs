@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use paraf_core::{BlobsError, PutBlob};
 use paraf_http::{AuthorizerClaims, ClientAddr};
-use serde_json::json;
+use serde_json::{json, Value};
 use support::*;
 
 #[tokio::test]
@@ -200,6 +200,200 @@ async fn the_openapi_document_names_the_refusals_of_logins_and_of_the_last_admin
     }
 }
 
+/// The schema `s` with its `$ref` (if any) followed to the component.
+fn resolve<'a>(doc: &'a Value, s: &'a Value) -> &'a Value {
+    match s["$ref"].as_str() {
+        Some(r) => {
+            let name = r.rsplit('/').next().unwrap();
+            &doc["components"]["schemas"][name]
+        }
+        None => s,
+    }
+}
+
+/// The named properties of an object schema, `allOf` parts merged.
+fn properties(doc: &Value, s: &Value) -> serde_json::Map<String, Value> {
+    let s = resolve(doc, s);
+    let mut out = s["properties"].as_object().cloned().unwrap_or_default();
+    for part in s["allOf"].as_array().into_iter().flatten() {
+        out.extend(properties(doc, part));
+    }
+    out
+}
+
+/// The allowed values of a (possibly nullable, possibly referenced) string schema.
+fn enum_values(doc: &Value, s: &Value) -> Option<Vec<String>> {
+    let s = resolve(doc, s);
+    if let Some(v) = s["enum"].as_array() {
+        return Some(
+            v.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+        );
+    }
+    s["oneOf"]
+        .as_array()?
+        .iter()
+        .find_map(|branch| enum_values(doc, branch))
+}
+
+/// Every operation of the document as (method, path, operation).
+fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            out.push((method.to_uppercase(), path.clone(), op));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_request_body_in_the_openapi_document_is_typed_with_named_parts_and_binary_files() {
+    let t = TestApp::new().await;
+    let doc = t.send(get("/api/v1/openapi.json", None)).await.json();
+    let mut bodies = 0;
+    for (method, path, op) in operations(&doc) {
+        let Some(content) = op["requestBody"]["content"].as_object() else {
+            continue;
+        };
+        for (media, c) in content {
+            bodies += 1;
+            let s = resolve(&doc, &c["schema"]);
+            let at = format!("{method} {path} {media}");
+            match media.as_str() {
+                "application/json" | "multipart/form-data" => {
+                    let props = properties(&doc, s);
+                    assert!(!props.is_empty(), "{at}: no named properties: {s}");
+                    if media == "multipart/form-data" {
+                        let file = &props["file"];
+                        assert_eq!(file["format"], "binary", "{at}: the file part: {file}");
+                    }
+                }
+                "application/pdf" => {
+                    assert_eq!(s["type"], "string", "{at}: {s}");
+                    assert_eq!(s["format"], "binary", "{at}: {s}");
+                }
+                "text/csv" => assert_eq!(s["type"], "string", "{at}"),
+                other => panic!("{at}: unexpected media type {other}"),
+            }
+        }
+    }
+    assert!(bodies >= 35, "{bodies} request bodies");
+    // Two types once shared the name `ReassignBody`, and one of them won: each reassign
+    // route must document the field its server reads.
+    for (path, field) in [
+        ("/api/v1/dispositions/{id}/reassign", "to"),
+        ("/api/v1/tasks/{id}/reassign", "assignee"),
+    ] {
+        let body = &doc["paths"][path]["post"]["requestBody"]["content"]["application/json"];
+        let s = resolve(&doc, &body["schema"]);
+        assert!(s["properties"][field].is_object(), "{path}: {s}");
+        assert_eq!(s["required"], json!([field]), "{path}: {s}");
+    }
+    for path in ["/api/v1/sppd/estimate", "/api/v1/sbm/{year}"] {
+        let ops = doc["paths"][path].as_object().unwrap();
+        for (method, op) in ops {
+            let ok = op["responses"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(k, _)| k.starts_with('2'))
+                .map(|(_, r)| resolve(&doc, &r["content"]["application/json"]["schema"]))
+                .unwrap();
+            assert!(ok["properties"].is_object(), "{method} {path}: {ok}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_operation_documents_the_refusals_its_shape_allows() {
+    let t = TestApp::new().await;
+    let doc = t.send(get("/api/v1/openapi.json", None)).await.json();
+    for (method, path, op) in operations(&doc) {
+        let responses = op["responses"].as_object().unwrap();
+        let has = |s: &str| responses.contains_key(s);
+        let at = format!("{method} {path}");
+        let public = op["security"]
+            .as_array()
+            .is_some_and(|reqs| reqs.iter().any(|r| r == &json!({})));
+        // A public operation may still answer 401 for its own reasons (a wrong password).
+        assert!(public || has("401"), "{at}");
+        assert!(has("500"), "{at}");
+        if op["requestBody"].is_object() {
+            for s in ["400", "408", "413", "415", "422"] {
+                assert!(has(s), "{at} lacks {s}");
+            }
+        }
+        if path.contains('{') {
+            assert!(has("400") && has("404"), "{at}");
+        }
+        for (status, r) in responses {
+            if status.starts_with('4') {
+                let s = &r["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(s, "#/components/schemas/ErrorBody", "{at} {status}");
+            }
+        }
+    }
+    let sbm = &doc["paths"]["/api/v1/sbm/{year}"]["get"];
+    assert!(sbm["responses"]["422"].is_object());
+    assert_eq!(sbm["parameters"][0]["schema"]["minimum"], 2000);
+}
+
+#[tokio::test]
+async fn the_openapi_document_names_allowed_values_as_enums_and_shows_examples() {
+    let t = TestApp::new().await;
+    let doc = t.send(get("/api/v1/openapi.json", None)).await.json();
+    let schemas = &doc["components"]["schemas"];
+    let values = |schema: &str, prop: &str| -> Vec<String> {
+        let p = &schemas[schema]["properties"][prop];
+        let p = if p["items"].is_object() {
+            &p["items"]
+        } else {
+            p
+        };
+        enum_values(&doc, p).unwrap_or_else(|| panic!("{schema}.{prop} is no enum: {p}"))
+    };
+    for (schema, prop, one) in [
+        ("CostLine", "jenis", "uang_harian"),
+        ("CostUpload", "jenis", "penginapan"),
+        ("CostView", "jenis", "transport"),
+        ("SppdForm", "kategori", "diklat"),
+        ("OrderView", "kategori", "luar_kota"),
+        ("ForwardBody", "instruction", "tindak lanjuti"),
+        ("DispositionView", "instruction", "arsipkan"),
+        ("OrderView", "status", "accepted"),
+        ("SummaryView", "status", "draft"),
+        ("DispositionView", "status", "forwarded"),
+        ("TaskView", "status", "superseded"),
+        ("StepView", "state", "returned"),
+        ("ImportRowView", "status", "rejected"),
+        ("LetterView", "status", "RUNNING"),
+        ("DecisionBody", "decision", "withdraw"),
+        ("VerifyBody", "decision", "accept"),
+        ("NewUnitBody", "kind", "subbagian"),
+        ("SetRolesBody", "roles", "bendahara"),
+        ("ErrorDetail", "code", "validation"),
+    ] {
+        let v = values(schema, prop);
+        assert!(v.iter().any(|x| x == one), "{schema}.{prop}: {v:?}");
+    }
+    for schema in [
+        "LoginRequest",
+        "SppdForm",
+        "RegisterBody",
+        "ForwardBody",
+        "DecisionBody",
+        "ReportBody",
+        "ErrorBody",
+    ] {
+        assert!(
+            schemas[schema]["example"].is_object(),
+            "{schema} has no example"
+        );
+    }
+}
+
 /// A login request from the client address `from`, as a server in front would mark it.
 fn login_from(from: &str, login: &str, password: &str) -> Request<Body> {
     let mut req = json_req(
@@ -274,11 +468,68 @@ async fn malformed_json_is_400_in_our_error_shape() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let e = r.json();
     assert_eq!(e["error"]["code"], "malformed");
-    assert_eq!(e["error"]["fields"], json!({}));
     assert!(e["error"]["message"]
         .as_str()
         .unwrap()
         .starts_with("Permintaan tidak dapat dibaca"));
+    assert!(e["error"]["fields"]["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("JSON terpotong"));
+}
+
+/// Sends `body` as JSON to `uri` with `token`, in English when `en`.
+async fn refusal(t: &TestApp, method: &str, uri: &str, token: &str, body: &str, en: bool) -> Value {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(if en {
+            format!("{uri}?lang=en")
+        } else {
+            uri.to_string()
+        })
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    if en {
+        req = req.header(header::ACCEPT_LANGUAGE, "en");
+    }
+    let r = t
+        .send(req.body(Body::from(body.to_string())).unwrap())
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {:?}", r.json());
+    r.json()
+}
+
+#[tokio::test]
+async fn a_malformed_body_names_the_field_in_both_languages_without_rust_type_names() {
+    let t = TestApp::new().await;
+    let admin = t.login(ADMIN_NIP).await;
+    for (body, field) in [
+        (r#"[]"#, "body"),
+        (r#"{"active":"yes","version":1}"#, "active"),
+        (r#"{"active":true}"#, "version"),
+        (r#"{"active":true,"version":1.5}"#, "version"),
+    ] {
+        let uri = "/api/v1/admin/employees/x/active";
+        for en in [false, true] {
+            let e = refusal(&t, "PUT", uri, &admin, body, en).await;
+            let msg = e["error"]["fields"][field]
+                .as_str()
+                .unwrap_or_else(|| panic!("{body}: {field} not named: {e}"));
+            let text = e.to_string();
+            for rust in [
+                "i64",
+                "bool",
+                "struct",
+                "SetActiveBody",
+                "sequence",
+                "deserialize",
+            ] {
+                assert!(!text.contains(rust), "{body}: {rust} shown: {text}");
+            }
+            let english = msg.contains("must") || msg.contains("required") || msg.contains("is ");
+            assert_eq!(english, en, "{body}: {msg}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -1039,4 +1290,33 @@ async fn a_form_error_on_the_english_admin_page_is_in_english() {
     let r = t.send(req).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("unit code is already in use"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_page_size_outside_1_to_200_is_refused_naming_limit() {
+    let t = TestApp::new().await;
+    let admin = t.login(ADMIN_NIP).await;
+    for (limit, status) in [
+        ("2147483648", 422),
+        ("0", 422),
+        ("201", 422),
+        ("99999999999", 400),
+    ] {
+        let r = t
+            .send(get(
+                &format!("/api/v1/admin/employees?limit={limit}"),
+                Some(&admin),
+            ))
+            .await;
+        assert_eq!(r.status.as_u16(), status, "{limit}: {}", r.body);
+        assert!(
+            r.json()["error"]["fields"]["limit"].is_string(),
+            "{}",
+            r.body
+        );
+    }
+    let r = t
+        .send(get("/api/v1/admin/employees?limit=200", Some(&admin)))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
 }

@@ -204,12 +204,14 @@ async fn a_traveller_cannot_edit_once_submitted() {
     let id = t.draft(&tok).await;
     let r = t.submit(&tok, &id).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut input = order_input("2026-12-10");
+    input["version"] = r.json()["version"].clone();
     let r = t
         .send(json_req(
             "PUT",
             &format!("/api/v1/sppd/{id}"),
             Some(&tok),
-            &order_input("2026-12-10"),
+            &input,
         ))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
@@ -557,4 +559,92 @@ async fn the_order_page_names_chain_actions_in_its_language_and_the_estimate_fit
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     let r = t.send(get(&format!("/api/v1/sppd/{id}"), Some(&tok))).await;
     assert_eq!(r.json()["status"], "submitted");
+}
+
+#[tokio::test]
+async fn the_estimate_of_a_form_answers_with_its_costs_and_names_what_is_missing() {
+    let t = T::new().await;
+    let tok = t.token("staf").await;
+    let r = t
+        .send(json_req(
+            "POST",
+            "/api/v1/sppd/estimate",
+            Some(&tok),
+            &order_input("2026-12-09"),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["per_person"].as_array().unwrap().len(), 1, "{v}");
+    assert!(v["total"].as_i64().unwrap() > 0, "{v}");
+    let r = t
+        .send(json_req(
+            "POST",
+            "/api/v1/sppd/estimate",
+            Some(&tok),
+            &json!({}),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.json()["error"]["fields"]["pelaksana"].is_string(),
+        "{}",
+        r.body
+    );
+    let r = t.send(get("/api/v1/sppd?scope=mine", Some(&tok))).await;
+    assert_eq!(r.json().as_array().unwrap().len(), 0, "nothing was saved");
+}
+
+#[tokio::test]
+async fn changing_a_draft_without_its_version_is_refused_and_loses_nothing() {
+    let t = T::new().await;
+    let tok = t.token("staf").await;
+    let id = t.draft(&tok).await;
+    let uri = format!("/api/v1/sppd/{id}");
+    let r = t
+        .send(json_req("PUT", &uri, Some(&tok), &json!({"maksud": "x"})))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(
+        r.json()["error"]["fields"]["version"].is_string(),
+        "{}",
+        r.body
+    );
+    let v = t.send(get(&uri, Some(&tok))).await.json();
+    assert_eq!(v["pelaksana"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["maksud"], "Rapat koordinasi logistik pemilu");
+}
+
+#[tokio::test]
+async fn a_draft_with_impossible_dates_or_a_non_object_body_is_refused_and_not_stored() {
+    let t = T::new().await;
+    let tok = t.token("staf").await;
+    for (dep, ret, status, field) in [
+        ("0000-01-01", "2026-12-09", 400, "tanggal_berangkat"),
+        ("+2027-01-01", "2027-01-02", 400, "tanggal_berangkat"),
+        ("1900-01-01", "9999-12-31", 422, "tanggal_kembali"),
+    ] {
+        let mut input = order_input(ret);
+        input["tanggal_berangkat"] = json!(dep);
+        let r = t
+            .send(json_req("POST", "/api/v1/sppd", Some(&tok), &input))
+            .await;
+        assert_eq!(r.status.as_u16(), status, "{dep}..{ret}: {}", r.body);
+        assert!(
+            r.json()["error"]["fields"][field].is_string(),
+            "{dep}..{ret}: {}",
+            r.body
+        );
+    }
+    let r = t
+        .send(json_req("POST", "/api/v1/sppd", Some(&tok), &json!([])))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(
+        r.json()["error"]["fields"]["body"].is_string(),
+        "{}",
+        r.body
+    );
+    let r = t.send(get("/api/v1/sppd?scope=mine", Some(&tok))).await;
+    assert_eq!(r.json().as_array().unwrap().len(), 0, "no draft was stored");
 }

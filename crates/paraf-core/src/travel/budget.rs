@@ -46,6 +46,7 @@ impl Travel {
     }
 
     pub async fn pagus(&self, year: i32) -> Result<Vec<Pagu>, ServiceError> {
+        super::sbm::check_fiscal_year(year)?;
         record::collect(
             self.table.as_ref(),
             Query::partition(Index::Primary, format!("PAGU#{year}")),
@@ -89,8 +90,10 @@ impl Travel {
                 ),
             );
         }
-        if !(2000..=2100).contains(&year) {
-            e.add("year", text!("tahun tidak valid", "invalid year"));
+        if let Err(ServiceError::Invalid(f)) = super::sbm::check_fiscal_year(year) {
+            for (k, v) in f.iter() {
+                e.add(k, v.clone());
+            }
         }
         e.into_result()?;
         for _ in 0..20 {

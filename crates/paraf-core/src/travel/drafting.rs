@@ -148,6 +148,25 @@ impl Travel {
                 );
             }
         }
+        for (i, f) in input.pengikut.iter().enumerate() {
+            e.check_text(&format!("pengikut.{i}.nama"), &f.nama);
+            e.check_text(&format!("pengikut.{i}.keterangan"), &f.keterangan);
+        }
+        e.check_text("maksud", &input.maksud);
+        e.check_text("keterangan", &input.keterangan);
+        for (field, p) in [
+            ("tempat_berangkat", &input.tempat_berangkat),
+            ("tempat_tujuan", &input.tempat_tujuan),
+        ] {
+            if let Some(p) = p {
+                e.check_text(&format!("{field}.provinsi"), &p.provinsi);
+                e.check_text(&format!("{field}.kota"), &p.kota);
+            }
+        }
+        if let Some(b) = &input.anggaran {
+            e.check_text("anggaran.instansi", &b.instansi);
+            e.check_text("anggaran.akun", &b.akun);
+        }
         let long = |s: &str, max: usize| s.chars().count() > max;
         if long(&input.maksud, 1000) {
             e.add(
@@ -207,6 +226,20 @@ impl Travel {
         };
         let dep = date("tanggal_berangkat", &input.tanggal_berangkat, &mut e);
         let ret = date("tanggal_kembali", &input.tanggal_kembali, &mut e);
+        // A draft may be incomplete, never impossible: the trip's length is bounded from
+        // the first save, not only at submission.
+        if let (Some(Some(a)), Some(Some(b))) = (dep, ret) {
+            if (b - a).whole_days() + 1 > MAX_DAYS {
+                e.add(
+                    "tanggal_kembali",
+                    text!(
+                        "perjalanan paling lama {} hari",
+                        "a trip lasts at most {} days",
+                        MAX_DAYS
+                    ),
+                );
+            }
+        }
         let kategori = match input
             .kategori
             .as_deref()
@@ -283,15 +316,14 @@ impl Travel {
         Ok(())
     }
 
-    /// Saves a new draft by `who`.
-    pub async fn create_draft(
+    /// A new, empty draft of `who` (not saved).
+    async fn blank(
         &self,
         who: &Principal,
-        input: OrderInput,
+        now: OffsetDateTime,
     ) -> Result<TravelOrder, ServiceError> {
         let requester = self.org.employee(&who.employee_id).await?;
-        let now = self.clock.now();
-        let mut o = TravelOrder {
+        Ok(TravelOrder {
             id: crate::org::new_id(),
             version: 1,
             status: OrderStatus::Draft,
@@ -331,7 +363,41 @@ impl Travel {
             timeline: Vec::new(),
             created: now,
             updated: now,
-        };
+        })
+    }
+
+    /// The cost estimate of a form as it would be saved, per traveller and in total;
+    /// nothing is written. Refused like a save (422 naming the field), and without a
+    /// traveller, dates or SBM rates for the destination.
+    pub async fn estimate_form(
+        &self,
+        who: &Principal,
+        input: OrderInput,
+    ) -> Result<Estimate, ServiceError> {
+        let mut o = self.blank(who, self.clock.now()).await?;
+        let mut input = input;
+        input.version = None;
+        self.apply(&mut o, &input).await?;
+        if o.pelaksana.is_empty() {
+            return Err(ServiceError::invalid(
+                "pelaksana",
+                text!(
+                    "pilih paling sedikit satu pelaksana",
+                    "choose at least one traveller"
+                ),
+            ));
+        }
+        self.estimate(&o).await
+    }
+
+    /// Saves a new draft by `who`.
+    pub async fn create_draft(
+        &self,
+        who: &Principal,
+        input: OrderInput,
+    ) -> Result<TravelOrder, ServiceError> {
+        let now = self.clock.now();
+        let mut o = self.blank(who, now).await?;
         let mut input = input;
         input.version = None;
         self.apply(&mut o, &input).await?;
@@ -371,6 +437,16 @@ impl Travel {
         let o = self.load(id).await?;
         if !self.may_view(&o, who).await? {
             return Err(ServiceError::Forbidden);
+        }
+        // The form replaces the whole draft, so it must be the one the editor read.
+        if input.version.is_none() {
+            return Err(ServiceError::invalid(
+                "version",
+                text!(
+                    "wajib diisi: versi pengajuan yang dibaca",
+                    "is required: the version of the order that was read"
+                ),
+            ));
         }
         self.sync(o).await?;
         modify!(self, id, |o, now| {

@@ -98,9 +98,9 @@ pub mod ymd_option {
     }
 }
 
+/// A date as people type it ([`crate::types::parse_date`]), or `None`.
 pub fn parse_date(s: &str) -> Option<Date> {
-    let f = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s.trim(), &f).ok()
+    crate::types::parse_date(s).ok()
 }
 pub fn date_str(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month() as u8, d.day())
@@ -108,6 +108,7 @@ pub fn date_str(d: Date) -> String {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OrderStatus {
     Draft,
     Submitted,
@@ -185,6 +186,7 @@ impl OrderStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Place {
     pub provinsi: String,
     pub kota: String,
@@ -201,6 +203,7 @@ impl Place {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Traveller {
     pub employee_id: String,
     pub nama: String,
@@ -213,6 +216,7 @@ pub struct Traveller {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Follower {
     pub nama: String,
     #[serde(default)]
@@ -220,15 +224,23 @@ pub struct Follower {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Budget {
     pub instansi: String,
     /// Mata anggaran / account code, e.g. `524111`.
     pub akun: String,
 }
 
+#[cfg(feature = "openapi")]
+fn cost_line_kind() -> utoipa::openapi::schema::Object {
+    crate::schema::one_of(&["uang_harian", "penginapan", "transport", "lainnya"])
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CostLine {
     /// uang_harian, penginapan, transport, lainnya.
+    #[cfg_attr(feature = "openapi", schema(schema_with = cost_line_kind))]
     pub jenis: String,
     pub uraian: String,
     pub volume: String,
@@ -237,6 +249,7 @@ pub struct CostLine {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PersonCost {
     pub employee_id: String,
     pub lines: Vec<CostLine>,
@@ -245,6 +258,7 @@ pub struct PersonCost {
 
 /// The cost estimate from the SBM at submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Estimate {
     pub sbm_year: i32,
     pub sbm_version: u32,
@@ -333,6 +347,7 @@ pub struct TimelineEntry {
 /// Official numbers, allocated once at final approval (SPT, one SPPD per traveller) and
 /// at settlement (one kuitansi per traveller).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Numbers {
     pub spt: Option<String>,
     #[serde(default)]
@@ -364,6 +379,7 @@ pub struct SettlementDoc {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Verification {
     pub by_id: String,
     pub by_name: String,

@@ -23,6 +23,7 @@ use crate::text;
 /// Category of the daily allowance (uang harian).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Category {
     /// Outside the city of the office.
     LuarKota,
@@ -61,6 +62,7 @@ impl Category {
 /// Tingkat biaya perjalanan dinas: A pejabat negara (Ketua, Anggota), B eselon II
 /// (Sekretaris), C eselon III / golongan IV, D eselon IV / golongan III, E golongan I/II.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Grade {
     A,
     B,
@@ -83,6 +85,7 @@ impl Grade {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DailyRate {
     pub provinsi: String,
     pub luar_kota: i64,
@@ -102,6 +105,7 @@ impl DailyRate {
 
 /// Lodging ceiling per night by grade.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LodgingRate {
     pub provinsi: String,
     pub a: i64,
@@ -125,15 +129,18 @@ impl LodgingRate {
 
 /// A round-trip transport estimate per person to a province by one means.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransportRate {
     pub provinsi: String,
     /// One of [`super::TRANSPORT_MODES`].
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schema::transport_mode))]
     pub moda: String,
     pub biaya: i64,
 }
 
 /// One version of one fiscal year's rates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SbmTable {
     pub year: i32,
     pub version: u32,
@@ -153,6 +160,7 @@ pub struct SbmTable {
 
 /// What an admin sends to change a year's rates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SbmInput {
     pub uang_harian: Vec<DailyRate>,
     #[serde(default)]
@@ -294,6 +302,23 @@ fn current_key(year: i32) -> Key {
     Key::new(format!("SBM#{year}"), "CURRENT")
 }
 
+/// The fiscal years rates and ceilings may be kept for.
+pub const FISCAL_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// A fiscal year within [`FISCAL_YEARS`] (422 on `year`).
+pub fn check_fiscal_year(year: i32) -> Result<(), ServiceError> {
+    if !FISCAL_YEARS.contains(&year) {
+        return Err(ServiceError::invalid(
+            "year",
+            text!(
+                "tahun anggaran harus antara 2000 dan 2100",
+                "the fiscal year must be between 2000 and 2100"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The SBM store. Cheap to clone.
 #[derive(Clone)]
 pub struct Sbm {
@@ -306,22 +331,9 @@ impl Sbm {
         Sbm { table, clock }
     }
 
-    fn check_year(year: i32) -> Result<(), ServiceError> {
-        if !(2000..=2100).contains(&year) {
-            return Err(ServiceError::invalid(
-                "year",
-                text!(
-                    "tahun anggaran harus antara 2000 dan 2100",
-                    "the fiscal year must be between 2000 and 2100"
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     /// The current version of `year`, if the year has rates.
     pub async fn current(&self, year: i32) -> Result<Option<SbmTable>, ServiceError> {
-        Self::check_year(year)?;
+        check_fiscal_year(year)?;
         let Some(cur) = self.table.get(&current_key(year)).await? else {
             return Ok(None);
         };
@@ -330,7 +342,7 @@ impl Sbm {
     }
 
     pub async fn version(&self, year: i32, version: u32) -> Result<SbmTable, ServiceError> {
-        Self::check_year(year)?;
+        check_fiscal_year(year)?;
         match self.table.get(&version_key(year, version)).await? {
             Some(it) => from_item(it),
             None => Err(ServiceError::NotFound("SBM version")),
@@ -339,7 +351,7 @@ impl Sbm {
 
     /// Every version of `year`, oldest first.
     pub async fn history(&self, year: i32) -> Result<Vec<SbmTable>, ServiceError> {
-        Self::check_year(year)?;
+        check_fiscal_year(year)?;
         let mut out = Vec::new();
         let mut cursor = None;
         loop {
@@ -365,7 +377,7 @@ impl Sbm {
         who: &Principal,
     ) -> Result<SbmTable, ServiceError> {
         who.require(Role::Admin)?;
-        Self::check_year(year)?;
+        check_fiscal_year(year)?;
         validate(&input)?;
         let current = self.table.get(&current_key(year)).await?;
         let current_version = current

@@ -324,3 +324,96 @@ async fn racing_allocations_for_many_orders_leave_no_gap_and_no_number_twice() {
         .collect();
     assert_eq!(spt, want);
 }
+
+fn refused_field(r: Result<impl std::fmt::Debug, ServiceError>, field: &str) {
+    match r {
+        Err(ServiceError::Invalid(f)) => assert!(f.has(field), "{field} not named: {f:?}"),
+        other => panic!("expected 422 on {field}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_draft_refuses_impossible_dates_and_trips_longer_than_the_limit() {
+    let w = world().await;
+    let staf = w.who("staf").await;
+    let with = |dep: &str, ret: &str| OrderInput {
+        tanggal_berangkat: Some(dep.into()),
+        tanggal_kembali: Some(ret.into()),
+        ..Default::default()
+    };
+    for (dep, ret, field) in [
+        ("0000-01-01", "2026-01-02", "tanggal_berangkat"),
+        ("+2027-01-01", "2027-01-02", "tanggal_berangkat"),
+        ("1900-01-01", "9999-12-31", "tanggal_kembali"),
+        ("2026-12-01", "2027-03-01", "tanggal_kembali"),
+    ] {
+        refused_field(w.travel.create_draft(&staf, with(dep, ret)).await, field);
+    }
+    w.travel
+        .create_draft(&staf, with("2026-12-01", "2027-01-29"))
+        .await
+        .expect("60 days is the longest trip");
+}
+
+#[tokio::test]
+async fn a_draft_refuses_control_and_direction_override_characters() {
+    let w = world().await;
+    let staf = w.who("staf").await;
+    let input = OrderInput {
+        maksud: "Rapat\u{0}koordinasi".into(),
+        tempat_tujuan: Some(Place {
+            provinsi: "DKI Jakarta".into(),
+            kota: "Jakarta\u{202e}atraksaJ".into(),
+        }),
+        ..Default::default()
+    };
+    match w.travel.create_draft(&staf, input).await {
+        Err(ServiceError::Invalid(f)) => {
+            assert!(f.has("maksud") && f.has("tempat_tujuan.kota"), "{f:?}")
+        }
+        other => panic!("expected 422, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn changing_a_draft_requires_the_version_that_was_read_and_keeps_it_otherwise() {
+    let w = world().await;
+    let o = w.order_in(OrderStatus::Draft).await;
+    let staf = w.who("staf").await;
+    let partial = OrderInput {
+        maksud: "x".into(),
+        ..Default::default()
+    };
+    refused_field(w.travel.update(&o.id, &staf, partial).await, "version");
+    let kept = w.order(&o.id).await;
+    assert_eq!(kept.pelaksana.len(), 2, "nothing stored is lost");
+    assert_eq!(kept.maksud, "Rekonsiliasi laporan keuangan");
+}
+
+#[tokio::test]
+async fn the_estimate_of_a_form_costs_it_without_saving_anything() {
+    let w = world().await;
+    let staf = w.who("staf").await;
+    let today = w.travel.today();
+    let input = OrderInput {
+        pelaksana: vec![staf.employee_id.clone()],
+        tempat_tujuan: Some(Place {
+            provinsi: "DKI Jakarta".into(),
+            kota: "Jakarta Pusat".into(),
+        }),
+        tanggal_berangkat: Some(date_str(today)),
+        tanggal_kembali: Some(date_str(today + Duration::days(2))),
+        ..Default::default()
+    };
+    let est = w
+        .travel
+        .estimate_form(&staf, input)
+        .await
+        .expect("estimate");
+    assert_eq!(est.per_person.len(), 1);
+    assert!(est.total > 0);
+    refused_field(
+        w.travel.estimate_form(&staf, OrderInput::default()).await,
+        "pelaksana",
+    );
+}

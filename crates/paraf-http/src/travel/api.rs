@@ -7,8 +7,8 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use paraf_core::travel::{
-    date_str, parse_date, settle_person, Attachment, Category, Estimate, OrderInput, OrderStatus,
-    SbmInput, Travel, TravelOrder, Traveller,
+    date_str, settle_person, Attachment, Estimate, OrderStatus, SbmInput, SbmTable, Travel,
+    TravelOrder,
 };
 use paraf_core::{Principal, Role, Text};
 use serde::{Deserialize, Serialize};
@@ -16,11 +16,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::forms::{CostUpload, FileUpload, ScanUpload, SppdForm, SppdUpdate};
 use super::{
-    act, list_filter, list_orders, non_empty, order_view, rfc3339, summary, travel, upload,
-    viewable, Act, ListQuery, OrderView, SummaryView, MAX_FILE_BODY_BYTES,
+    act, list_filter, list_orders, non_empty, order_view, summary, travel, upload, viewable, Act,
+    ListQuery, OrderView, SummaryView, MAX_FILE_BODY_BYTES,
 };
-use crate::error::{ApiError, ErrorBody, ErrorKind, Json, Path, Query};
+use crate::error::{ApiError, ErrorBody, Json, Path, Query};
 use crate::export::{Cell, Format, Sheet};
 use crate::i18n::Lang;
 use crate::identity::Identity;
@@ -178,139 +179,35 @@ async fn export_api(
 // ---------- the order ----------
 
 /// Saves a new draft.
-#[utoipa::path(post, path = "/api/v1/sppd", tag = "sppd", request_body = Object,
+#[utoipa::path(post, path = "/api/v1/sppd", tag = "sppd", request_body = SppdForm,
     responses((status = 201, body = OrderView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_api(
     State(state): State<AppState>,
     id: Identity,
     lang: Lang,
-    Json(input): Json<OrderInput>,
+    Json(form): Json<SppdForm>,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
     let tr = travel(&state);
-    let o = tr.create_draft(&id.0, input).await?;
+    let o = tr.create_draft(&id.0, form.input(None)).await?;
     Ok((
         StatusCode::CREATED,
         answer(&state, &tr, &o, &id.0, lang).await?,
     ))
 }
 
-/// A transient order built like a draft, for the estimate (nothing is saved).
-async fn transient(
-    tr: &Travel,
-    who: &Principal,
-    input: &OrderInput,
-) -> Result<TravelOrder, ApiError> {
-    let mut e = ApiError::new(ErrorKind::Validation);
-    let mut pelaksana = Vec::new();
-    for (i, p) in input.pelaksana.iter().take(20).enumerate() {
-        match tr.org().find_employee(p.trim()).await?.filter(|e| e.active) {
-            Some(emp) => {
-                let unit = tr.org().unit(&emp.unit_id).await?;
-                let heads = (unit.head_id.as_deref() == Some(emp.id.as_str())).then_some(unit.kind);
-                pelaksana.push(Traveller {
-                    employee_id: emp.id.clone(),
-                    nama: emp.name.clone(),
-                    nip: emp.nip.to_string(),
-                    pangkat: emp.pangkat.clone(),
-                    golongan: emp.golongan.clone(),
-                    jabatan: emp.jabatan.clone(),
-                    unit_id: emp.unit_id.clone(),
-                    tingkat: paraf_core::travel::grade_of(&emp, heads),
-                });
-            }
-            None => {
-                e.fields.insert(
-                    format!("pelaksana.{i}"),
-                    Text::new("pegawai tidak ditemukan", "employee not found"),
-                );
-            }
-        }
-    }
-    let date = |field: &str, s: &Option<String>, e: &mut ApiError| match non_empty(s) {
-        None => None,
-        Some(s) => {
-            let d = parse_date(s);
-            if d.is_none() {
-                e.fields.insert(
-                    field.into(),
-                    Text::new(
-                        "tanggal harus berbentuk TTTT-BB-HH",
-                        "the date must be YYYY-MM-DD",
-                    ),
-                );
-            }
-            d
-        }
-    };
-    let dep = date("tanggal_berangkat", &input.tanggal_berangkat, &mut e);
-    let ret = date("tanggal_kembali", &input.tanggal_kembali, &mut e);
-    if let (Some(a), Some(b)) = (dep, ret) {
-        if b < a {
-            e.fields.insert(
-                "tanggal_kembali".into(),
-                Text::new(
-                    "tanggal kembali sebelum tanggal berangkat",
-                    "the return date is before the departure date",
-                ),
-            );
-        }
-    }
-    if !e.fields.is_empty() {
-        return Err(e);
-    }
-    let from = input
-        .tempat_berangkat
-        .clone()
-        .unwrap_or_else(paraf_core::travel::home);
-    let to = input.tempat_tujuan.clone().unwrap_or_default();
-    let kategori = non_empty(&input.kategori)
-        .and_then(Category::parse)
-        .unwrap_or(
-            if !to.kota.is_empty() && to.kota.eq_ignore_ascii_case(&from.kota) {
-                Category::DalamKota
-            } else {
-                Category::LuarKota
-            },
-        );
-    let now = tr.now();
-    // Built from a JSON draft so the shape stays the domain's own.
-    let o = serde_json::json!({
-        "id": "estimate", "version": 0, "status": "draft",
-        "requester_id": who.employee_id, "requester_name": who.name, "unit_id": "",
-        "ppk_id": "", "ppk_name": "", "pelaksana": pelaksana, "pengikut": [],
-        "maksud": input.maksud, "alat_angkut": input.alat_angkut.trim().to_lowercase(),
-        "tempat_berangkat": from, "tempat_tujuan": to,
-        "tanggal_berangkat": dep.map(date_str), "tanggal_kembali": ret.map(date_str),
-        "kategori": kategori, "anggaran": input.anggaran.clone().unwrap_or_default(),
-        "keterangan": "", "attachments": [], "estimate": null, "chain": [],
-        "execution_name": null, "execution_id": null, "submissions": 0, "reserved": null,
-        "numbers": {}, "documents": {}, "stops": [], "report": {}, "actual": [],
-        "verifications": [], "return_note": null, "timeline": [],
-        "created": rfc3339(now), "updated": rfc3339(now),
-    });
-    serde_json::from_value(o).map_err(|e| ApiError::internal(&e))
-}
-
 /// The cost estimate of a form, per traveller and in total, without saving anything.
-#[utoipa::path(post, path = "/api/v1/sppd/estimate", tag = "sppd", request_body = Object,
-    responses((status = 200, body = Object), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/sppd/estimate", tag = "sppd", request_body = SppdForm,
+    responses((status = 200, body = Estimate), (status = 422, body = ErrorBody)))]
 async fn estimate_api(
     State(state): State<AppState>,
     id: Identity,
-    Json(input): Json<OrderInput>,
+    Json(form): Json<SppdForm>,
 ) -> Result<Json<Estimate>, ApiError> {
-    let tr = travel(&state);
-    let o = transient(&tr, &id.0, &input).await?;
-    if o.pelaksana.is_empty() {
-        return Err(ApiError::validation(
-            "pelaksana",
-            Text::new(
-                "pilih paling sedikit satu pelaksana",
-                "choose at least one traveller",
-            ),
-        ));
-    }
-    Ok(Json(tr.estimate(&o).await?))
+    Ok(Json(
+        travel(&state)
+            .estimate_form(&id.0, form.input(None))
+            .await?,
+    ))
 }
 
 /// One order with everything a UI shows (requester, travellers, chain, PPK, bendahara, admins).
@@ -329,7 +226,7 @@ async fn get_api(
 }
 
 /// Changes a draft or a returned order (409 once submitted).
-#[utoipa::path(put, path = "/api/v1/sppd/{id}", tag = "sppd", request_body = Object,
+#[utoipa::path(put, path = "/api/v1/sppd/{id}", tag = "sppd", request_body = SppdUpdate,
     params(("id" = String, Path, description = "order id")),
     responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -338,10 +235,12 @@ async fn update_api(
     id: Identity,
     lang: Lang,
     Path(oid): Path<String>,
-    Json(input): Json<OrderInput>,
+    Json(b): Json<SppdUpdate>,
 ) -> Result<Json<OrderView>, ApiError> {
     let tr = travel(&state);
-    let o = tr.update(&oid, &id.0, input).await?;
+    let o = tr
+        .update(&oid, &id.0, b.form.input(Some(b.version)))
+        .await?;
     answer(&state, &tr, &o, &id.0, lang).await
 }
 
@@ -371,7 +270,7 @@ async fn act_api(
 
 /// Adds an attachment (image or PDF, at most 10 MB) to a draft or returned order.
 #[utoipa::path(post, path = "/api/v1/sppd/{id}/attachments", tag = "sppd",
-    request_body(content_type = "multipart/form-data", content = Object, description = "`file`"),
+    request_body(content_type = "multipart/form-data", content = FileUpload),
     params(("id" = String, Path, description = "order id")),
     responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
@@ -496,6 +395,7 @@ async fn withdraw_api(
 // ---------- after the trip ----------
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"tempat": "KPU RI, Jakarta Pusat", "tiba": "2026-12-07", "berangkat": "2026-12-09"}))]
 pub struct StopBody {
     #[serde(default)]
     pub tempat: String,
@@ -549,7 +449,7 @@ async fn link_api(
 
 /// Records a stop's endorsement from an uploaded stamped scan (file, nama, nip, jabatan).
 #[utoipa::path(post, path = "/api/v1/sppd/{id}/stops/{no}/scan", tag = "sppd",
-    request_body(content_type = "multipart/form-data", content = Object, description = "`file`, `nama`, `nip`, `jabatan`"),
+    request_body(content_type = "multipart/form-data", content = ScanUpload),
     params(("id" = String, Path, description = "order id"), ("no" = u32, Path, description = "stop number")),
     responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
@@ -565,6 +465,10 @@ async fn scan_api(
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "hasil": "Rapat menyepakati jadwal distribusi logistik.",
+    "kesimpulan": "Distribusi dimulai 10 Desember."
+}))]
 pub struct ReportBody {
     #[serde(default)]
     pub hasil: String,
@@ -593,7 +497,7 @@ async fn report_api(
 
 /// Adds a photo to the trip report.
 #[utoipa::path(post, path = "/api/v1/sppd/{id}/photos", tag = "sppd",
-    request_body(content_type = "multipart/form-data", content = Object, description = "`file`"),
+    request_body(content_type = "multipart/form-data", content = FileUpload),
     params(("id" = String, Path, description = "order id")),
     responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
@@ -610,8 +514,7 @@ async fn photo_api(
 
 /// Records a cost actually incurred (pelaksana, jenis, uraian, jumlah, optional receipt `file`).
 #[utoipa::path(post, path = "/api/v1/sppd/{id}/costs", tag = "sppd",
-    request_body(content_type = "multipart/form-data", content = Object,
-        description = "`pelaksana`, `jenis`, `uraian`, `jumlah`, optional `file` (receipt)"),
+    request_body(content_type = "multipart/form-data", content = CostUpload),
     params(("id" = String, Path, description = "order id")),
     responses((status = 200, body = OrderView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
@@ -654,10 +557,15 @@ async fn submit_report_api(
     act_api(&state, &id, lang, &oid, Act::SubmitReport).await
 }
 
+fn verify_decision_schema() -> utoipa::openapi::schema::Object {
+    paraf_core::schema::one_of(&["accept", "return"])
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"decision": "accept"}))]
 pub struct VerifyBody {
-    /// accept or return.
     #[serde(default)]
+    #[schema(schema_with = verify_decision_schema)]
     pub decision: String,
     /// Required when returning.
     #[serde(default)]
@@ -688,13 +596,14 @@ async fn verify_api(
 
 /// The current SBM rates of a fiscal year (any signed-in user: forms need the provinces).
 #[utoipa::path(get, path = "/api/v1/sbm/{year}", tag = "sppd",
-    params(("year" = i32, Path, description = "fiscal year")),
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "fiscal year, 2000-2100 (else 422 on `year`)")),
+    responses((status = 200, body = SbmTable), (status = 404, body = ErrorBody, description = "no rates for that year"),
+              (status = 422, body = ErrorBody, description = "`year` outside 2000-2100")))]
 async fn sbm_get_api(
     State(state): State<AppState>,
     _id: Identity,
     Path(year): Path<i32>,
-) -> Result<Json<paraf_core::travel::SbmTable>, ApiError> {
+) -> Result<Json<SbmTable>, ApiError> {
     travel(&state)
         .sbm()
         .current(year)
@@ -704,29 +613,30 @@ async fn sbm_get_api(
 }
 
 /// Saves a new version of a year's rates (admin).
-#[utoipa::path(put, path = "/api/v1/sbm/{year}", tag = "sppd", request_body = Object,
-    params(("year" = i32, Path, description = "fiscal year")),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+#[utoipa::path(put, path = "/api/v1/sbm/{year}", tag = "sppd", request_body = SbmInput,
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "fiscal year, 2000-2100 (else 422 on `year`)")),
+    responses((status = 200, body = SbmTable), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 422, body = ErrorBody)))]
 async fn sbm_put_api(
     State(state): State<AppState>,
     id: Identity,
     Path(year): Path<i32>,
     Json(input): Json<SbmInput>,
-) -> Result<Json<paraf_core::travel::SbmTable>, ApiError> {
+) -> Result<Json<SbmTable>, ApiError> {
     id.require(Role::Admin)?;
     Ok(Json(travel(&state).sbm().save(year, input, &id.0).await?))
 }
 
 /// Every version of a year's rates (admin, PPK).
 #[utoipa::path(get, path = "/api/v1/sbm/{year}/history", tag = "sppd",
-    params(("year" = i32, Path, description = "fiscal year")),
-    responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorBody)))]
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "fiscal year, 2000-2100 (else 422 on `year`)")),
+    responses((status = 200, body = Vec<SbmTable>), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "`year` outside 2000-2100")))]
 async fn sbm_history_api(
     State(state): State<AppState>,
     id: Identity,
     Path(year): Path<i32>,
-) -> Result<Json<Vec<paraf_core::travel::SbmTable>>, ApiError> {
+) -> Result<Json<Vec<SbmTable>>, ApiError> {
     id.0.require_any(&[Role::Admin, Role::Ppk])?;
     Ok(Json(travel(&state).sbm().history(year).await?))
 }
@@ -787,8 +697,9 @@ fn pagu_view(p: &paraf_core::travel::Pagu) -> PaguView {
 
 /// Budget ceilings of a year (admin, PPK, bendahara).
 #[utoipa::path(get, path = "/api/v1/pagu/{year}", tag = "sppd",
-    params(("year" = i32, Path, description = "fiscal year")),
-    responses((status = 200, body = Vec<PaguView>), (status = 403, body = ErrorBody)))]
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "fiscal year, 2000-2100 (else 422 on `year`)")),
+    responses((status = 200, body = Vec<PaguView>), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody, description = "`year` outside 2000-2100")))]
 async fn pagu_list_api(
     State(state): State<AppState>,
     id: Identity,
@@ -814,7 +725,7 @@ pub struct PaguBody {
 
 /// Sets an account's ceiling (admin, PPK).
 #[utoipa::path(put, path = "/api/v1/pagu/{year}/{akun}", tag = "sppd", request_body = PaguBody,
-    params(("year" = i32, Path, description = "fiscal year"), ("akun" = String, Path, description = "account code")),
+    params(("year" = i32, Path, minimum = 2000, maximum = 2100, description = "fiscal year, 2000-2100 (else 422 on `year`)"), ("akun" = String, Path, description = "account code")),
     responses((status = 200, body = PaguView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn pagu_put_api(
     State(state): State<AppState>,

@@ -6,6 +6,7 @@
 //! in the blob store (`sppd/<order>/<uuid>`), and shows orders in the caller's language.
 
 mod api;
+mod forms;
 mod pages;
 mod texts;
 
@@ -13,6 +14,7 @@ pub use api::{
     api_routes, LinkBody, NoteBody, PaguBody, PaguView, ReportBody, SettingsView, StopBody,
     VerifyBody,
 };
+pub use forms::{CostUpload, FileUpload, ScanUpload, SppdForm, SppdUpdate};
 pub use pages::{
     page_routes, CostRow, EstGroup, EstRow, Fact, LineRow, LinkRow, ListRow, StepRow, StopRow, Tab,
 };
@@ -64,8 +66,8 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 pub struct OrderView {
     pub id: String,
     pub version: i64,
-    /// draft, submitted, returned, rejected, withdrawn, approved, reported, verified,
-    /// accepted (payment approved by the PPK, payment documents being signed), completed.
+    /// `accepted`: payment approved by the PPK, the payment documents being signed.
+    #[schema(value_type = paraf_core::travel::OrderStatus)]
     pub status: String,
     pub status_label: String,
     pub requester_id: String,
@@ -73,40 +75,32 @@ pub struct OrderView {
     pub unit_id: String,
     pub ppk_id: String,
     pub ppk_name: String,
-    #[schema(value_type = Vec<Object>)]
     pub pelaksana: Vec<Traveller>,
-    #[schema(value_type = Vec<Object>)]
     pub pengikut: Vec<paraf_core::travel::Follower>,
     pub maksud: String,
     pub alat_angkut: String,
-    #[schema(value_type = Object)]
     pub tempat_berangkat: Place,
-    #[schema(value_type = Object)]
     pub tempat_tujuan: Place,
     /// YYYY-MM-DD.
     pub tanggal_berangkat: Option<String>,
     pub tanggal_kembali: Option<String>,
     /// Days, both ends counted.
     pub lama: Option<i64>,
-    /// luar_kota, dalam_kota or diklat.
+    #[schema(value_type = paraf_core::travel::Category)]
     pub kategori: String,
-    #[schema(value_type = Object)]
     pub anggaran: Budget,
     pub keterangan: String,
     pub attachments: Vec<FileView>,
     /// The estimate fixed at submission, or (draft) computed now when the SBM allows.
-    #[schema(value_type = Option<Object>)]
     pub estimate: Option<Estimate>,
     pub chain: Vec<StepView>,
     /// The open approval task the caller may decide (`/tasks/{task_id}`).
     pub task_id: Option<String>,
-    #[schema(value_type = Object)]
     pub numbers: paraf_core::travel::Numbers,
     pub documents: DocumentsView,
     pub stops: Vec<StopView>,
     pub report: ReportView,
     pub actual: Vec<CostView>,
-    #[schema(value_type = Vec<Object>)]
     pub verifications: Vec<paraf_core::travel::Verification>,
     pub return_note: Option<String>,
     /// Signing of the order's documents that failed and is being retried or waits for an
@@ -139,9 +133,9 @@ pub struct StepView {
     pub assignee: String,
     pub name: String,
     pub jabatan: String,
-    /// paraf or sign.
+    #[schema(schema_with = crate::inbox::step_action_schema)]
     pub action: String,
-    /// pending, open, approved, returned, rejected.
+    #[schema(schema_with = step_state_schema)]
     pub state: String,
 }
 
@@ -168,10 +162,15 @@ pub struct EndorsementView {
     pub nama: String,
     pub nip: Option<String>,
     pub jabatan: String,
-    /// tautan (link) or pindaian (scan).
+    /// tautan (the official answered a link) or pindaian (a stamped scan was uploaded).
+    #[schema(schema_with = endorsement_way_schema)]
     pub cara: String,
     pub scan: Option<FileView>,
     pub at: String,
+}
+
+fn endorsement_way_schema() -> utoipa::openapi::schema::Object {
+    paraf_core::schema::one_of(&["tautan", "pindaian"])
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -197,6 +196,7 @@ pub struct ReportView {
 pub struct CostView {
     pub id: String,
     pub employee_id: String,
+    #[schema(schema_with = paraf_core::schema::actual_kind)]
     pub jenis: String,
     pub uraian: String,
     pub jumlah: i64,
@@ -230,6 +230,10 @@ fn doc_link(id: &str, kind: &str, employee_id: Option<String>) -> DocLink {
         link: format!("/arsip/{id}"),
         verify: format!("/v/{id}"),
     }
+}
+
+fn step_state_schema() -> utoipa::openapi::schema::Object {
+    paraf_core::schema::one_of(&["pending", "open", "approved", "returned", "rejected"])
 }
 
 fn step_state(s: &str) -> &'static str {
@@ -433,6 +437,7 @@ fn stop_view(order: &str, s: &Stop, now: time::OffsetDateTime) -> StopView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SummaryView {
     pub id: String,
+    #[schema(value_type = paraf_core::travel::OrderStatus)]
     pub status: String,
     pub status_label: String,
     pub maksud: String,
@@ -636,7 +641,11 @@ async fn read_multipart(req: Request, state: &AppState) -> Result<Upload, ApiErr
                     Text::new("isian terlalu panjang", "the value is too long"),
                 ));
             }
-            fields.insert(name, String::from_utf8_lossy(&bytes).trim().to_string());
+            let value = String::from_utf8_lossy(&bytes).trim().to_string();
+            if let Err(e) = paraf_core::types::check_text(&value) {
+                return Err(ApiError::validation(&name, e.0));
+            }
+            fields.insert(name, value);
         }
     }
     Ok(Upload { file, fields })
@@ -671,7 +680,7 @@ fn safe_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let s: String = base
         .chars()
-        .filter(|c| !c.is_control() && *c != '"')
+        .filter(|c| !paraf_core::types::is_forbidden_char(*c) && !c.is_control() && *c != '"')
         .take(120)
         .collect();
     if s.trim().is_empty() {
