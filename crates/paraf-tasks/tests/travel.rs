@@ -229,7 +229,8 @@ async fn each_paraf_carries_the_time_its_reviewer_approved_and_the_requester_is_
         .collect();
     let root = w.ctx.signer.root_certificate().await.expect("root");
     let spt_id = o.documents.spt.clone().expect("SPT");
-    let report = paraf_pdf::verify(&w.pdf(&spt_id).await, &[root.clone()]).expect("verify");
+    let report =
+        paraf_pdf::verify(&w.pdf(&spt_id).await, std::slice::from_ref(&root)).expect("verify");
     let times: Vec<_> = report
         .signatures
         .iter()
