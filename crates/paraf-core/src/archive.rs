@@ -21,10 +21,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::{Date, Month, OffsetDateTime};
 
-use crate::audit::{AuditAction, AuditTrail, NewEvent};
+use crate::audit::{AuditAction, AuditTrail};
 use crate::error::{FieldErrors, ServiceError, Text};
 use crate::group::Group;
-use crate::ports::blobs::{sha256_hex, Blobs, BlobsError, PutBlob};
+use crate::ports::blobs::{sha256_hex, BlobInfo, Blobs, BlobsError, PutBlob};
 use crate::ports::clock::Clock;
 use crate::ports::table::{
     item, Condition, Index, Item, Key, Query, SortKey, Table, TableError, TxOp,
@@ -288,22 +288,15 @@ pub struct Archive {
     blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
     audit: AuditTrail,
-    /// Documents archived at the same time are written together ([`crate::group`]).
-    stores: Group<(NewArchive, Vec<u8>), Result<ArchivedDocument, ServiceError>>,
+    /// Documents archived at the same time are written together ([`crate::group`]), in
+    /// stages that overlap: while one group's records commit, the next group's bytes sync.
+    blob_writes: Group<PutBlob, Result<BlobInfo, BlobsError>>,
+    record_writes: Group<Vec<TxOp>, Result<(), TableError>>,
 }
 
 /// Documents one group writes at most: their blobs in one `put_many`, their records in one
-/// `transact_write_many`, their audit events in one append.
+/// `transact_write_many` (their audit events go through the audit trail's own group).
 const DOCUMENTS_PER_GROUP: usize = 128;
-
-/// What a group write needs: the archive without its group.
-#[derive(Clone)]
-struct Stores {
-    table: Arc<dyn Table>,
-    blobs: Arc<dyn Blobs>,
-    clock: Arc<dyn Clock>,
-    audit: AuditTrail,
-}
 
 impl Archive {
     /// The store the archive keeps its records in (services that archive share it).
@@ -313,17 +306,20 @@ impl Archive {
 
     pub fn new(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>, clock: Arc<dyn Clock>) -> Self {
         let audit = AuditTrail::new(table.clone(), clock.clone());
-        let stores = Stores {
-            table: table.clone(),
-            blobs: blobs.clone(),
-            clock: clock.clone(),
-            audit: audit.clone(),
-        };
-        let stores = Group::new(
+        let b = blobs.clone();
+        let blob_writes = Group::new(
             DOCUMENTS_PER_GROUP,
-            Arc::new(move |batch: Vec<(NewArchive, Vec<u8>)>| {
-                let stores = stores.clone();
-                Box::pin(async move { stores.store_many(batch).await }) as _
+            Arc::new(move |batch: Vec<PutBlob>| {
+                let blobs = b.clone();
+                Box::pin(async move { blobs.put_many(batch).await }) as _
+            }),
+        );
+        let t = table.clone();
+        let record_writes = Group::new(
+            DOCUMENTS_PER_GROUP,
+            Arc::new(move |batch: Vec<Vec<TxOp>>| {
+                let table = t.clone();
+                Box::pin(async move { table.transact_write_many(batch).await }) as _
             }),
         );
         Archive {
@@ -331,7 +327,8 @@ impl Archive {
             blobs,
             clock,
             audit,
-            stores,
+            blob_writes,
+            record_writes,
         }
     }
 
@@ -399,18 +396,90 @@ impl Archive {
     ///
     /// Returns once the bytes, the record and the `archived` audit event are durable, and
     /// not before. Documents stored at the same time (concurrent requests, a batch of
-    /// `paraf sign`) are written together: one blob sync, one table commit and one audit
-    /// append for the whole group, so archiving many costs little more than archiving one.
+    /// `paraf sign`) are written together, stage by stage: their bytes in one `put_many`,
+    /// their records in one `transact_write_many`, their events in one audit append; the
+    /// stages of successive groups overlap, so archiving many costs little more than one.
     pub async fn store(
         &self,
         new: NewArchive,
         pdf: Vec<u8>,
     ) -> Result<ArchivedDocument, ServiceError> {
         Self::check(&new)?;
-        self.stores
-            .submit((new, pdf))
+        let sha = sha256_hex(&pdf);
+        if let Some(existing) = self.by_sha256(&sha).await? {
+            return Ok(existing);
+        }
+        let (doc, retain_until) = record(self.clock.as_ref(), &new, sha, pdf.len() as u64);
+        let unanswered = |_| ServiceError::Internal("archiving interrupted".into());
+
+        // 1. The bytes, durable before any record names them.
+        let put = PutBlob {
+            key: doc.blob_key.clone(),
+            bytes: pdf,
+            content_type: "application/pdf".into(),
+            metadata: [
+                ("sha256".to_string(), doc.sha256.clone()),
+                ("document".to_string(), doc.id.clone()),
+            ]
+            .into_iter()
+            .collect(),
+            if_absent: true,
+            retain_until: Some(retain_until),
+        };
+        match self.blob_writes.submit(put).await.map_err(unanswered)? {
+            // Content-addressed: the same key means the same bytes.
+            Ok(_) | Err(BlobsError::AlreadyExists(_)) => {}
+            Err(e) => return Err(ServiceError::Internal(format!("archive blob: {e}"))),
+        }
+
+        // 2. The record and its claims, one transaction.
+        let written = self
+            .record_writes
+            .submit(transaction(&doc)?)
             .await
-            .map_err(|_| ServiceError::Internal("archiving interrupted".into()))?
+            .map_err(unanswered)?;
+        match written {
+            Ok(()) => {}
+            Err(TableError::ConditionFailed { op: Some(0) }) => {
+                // Another run archived this document first (with other bytes: rendering
+                // stamps the time). Said without internal names: it is a person's refusal.
+                return Err(ServiceError::conflict(
+                    "document",
+                    text!(
+                        "dokumen ini sudah diarsipkan",
+                        "this document is already archived"
+                    ),
+                ));
+            }
+            Err(TableError::ConditionFailed { op: Some(1) }) => {
+                // The same bytes were archived concurrently: that record stands.
+                return self
+                    .by_sha256(&doc.sha256)
+                    .await?
+                    .ok_or(ServiceError::Stale);
+            }
+            Err(TableError::ConditionFailed { op: Some(2) }) if doc.number.is_some() => {
+                return Err(ServiceError::conflict(
+                    "number",
+                    text!(
+                        "nomor dokumen sudah dipakai dokumen lain",
+                        "document number already used by another document"
+                    ),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+
+        // 3. The audit event (the trail groups concurrent appends too).
+        self.audit
+            .append(
+                &doc.created_by,
+                &doc.id,
+                AuditAction::Archived,
+                json!({"sha256": doc.sha256, "number": doc.number}),
+            )
+            .await?;
+        Ok(doc)
     }
 
     pub async fn get(&self, id: &str) -> Result<ArchivedDocument, ServiceError> {
@@ -603,241 +672,50 @@ impl Archive {
     }
 }
 
-/// A document of a group on its way into the archive.
-struct Pending {
-    /// Its place in the group.
-    at: usize,
-    doc: ArchivedDocument,
-    retain_until: OffsetDateTime,
-    pdf: Vec<u8>,
-}
-
-impl Stores {
-    async fn by_sha256(&self, sha256: &str) -> Result<Option<ArchivedDocument>, ServiceError> {
-        let Some(claim) = self
-            .table
-            .get(&unique_key("DOCSHA", &sha256.to_lowercase()))
-            .await?
-        else {
-            return Ok(None);
-        };
-        match claim.get("owner").and_then(Value::as_str) {
-            Some(id) => match self.table.get(&doc_key(id)).await? {
-                Some(it) => Ok(Some(from_item(it)?)),
-                None => Err(ServiceError::NotFound("document")),
-            },
-            None => Ok(None),
+/// The record of a new document and the date its blob stays locked until.
+fn record(
+    clock: &dyn Clock,
+    new: &NewArchive,
+    sha: String,
+    size: u64,
+) -> (ArchivedDocument, OffsetDateTime) {
+    let now = clock.now();
+    let retention = retention_for(&new.classification);
+    let active_until = end_of_year(now.year() + i32::from(retention.active_years));
+    let inactive_until =
+        end_of_year(now.year() + i32::from(retention.active_years + retention.inactive_years));
+    let retain_until = match retention.final_disposition {
+        // Never destroyed through paraf: lock for as long as the store allows.
+        FinalDisposition::Permanen | FinalDisposition::DinilaiKembali => {
+            now + time::Duration::days(366 * 100)
         }
-    }
-
-    /// Archives a group of documents: blobs in one `put_many`, one transaction per document
-    /// in one `transact_write_many`, the audit events in one append, each durable before
-    /// the next step and before any answer. One answer per document, in order.
-    async fn store_many(
-        &self,
-        batch: Vec<(NewArchive, Vec<u8>)>,
-    ) -> Vec<Result<ArchivedDocument, ServiceError>> {
-        let mut answers: Vec<Option<Result<ArchivedDocument, ServiceError>>> =
-            batch.iter().map(|_| None).collect();
-        let mut pending: Vec<Pending> = Vec::new();
-        let mut later: Vec<(usize, NewArchive, Vec<u8>)> = Vec::new();
-        let mut shas: Vec<String> = Vec::new();
-        for (at, (new, pdf)) in batch.into_iter().enumerate() {
-            if let Err(e) = Archive::check(&new) {
-                answers[at] = Some(Err(e));
-                continue;
-            }
-            let sha = sha256_hex(&pdf);
-            if shas.contains(&sha) {
-                // The same bytes twice in one group: the second finds the first's record
-                // once the group is written, as it would one after the other.
-                later.push((at, new, pdf));
-                continue;
-            }
-            match self.by_sha256(&sha).await {
-                Ok(Some(existing)) => {
-                    answers[at] = Some(Ok(existing));
-                    continue;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    answers[at] = Some(Err(e));
-                    continue;
-                }
-            }
-            shas.push(sha.clone());
-            let (doc, retain_until) = self.record(&new, sha, pdf.len() as u64);
-            pending.push(Pending {
-                at,
-                doc,
-                retain_until,
-                pdf,
-            });
-        }
-
-        // 1. The bytes, durable before any record names them.
-        let puts = pending
-            .iter_mut()
-            .map(|p| PutBlob {
-                key: p.doc.blob_key.clone(),
-                bytes: std::mem::take(&mut p.pdf),
-                content_type: "application/pdf".into(),
-                metadata: [
-                    ("sha256".to_string(), p.doc.sha256.clone()),
-                    ("document".to_string(), p.doc.id.clone()),
-                ]
-                .into_iter()
-                .collect(),
-                if_absent: true,
-                retain_until: Some(p.retain_until),
-            })
-            .collect();
-        let put = self.blobs.put_many(puts).await;
-        let mut stored = Vec::with_capacity(pending.len());
-        for (p, result) in pending.into_iter().zip(put) {
-            match result {
-                // Content-addressed: the same key means the same bytes.
-                Ok(_) | Err(BlobsError::AlreadyExists(_)) => stored.push(p),
-                Err(e) => {
-                    answers[p.at] = Some(Err(ServiceError::Internal(format!("archive blob: {e}"))))
-                }
-            }
-        }
-
-        // 2. The records: one transaction per document, all in one call.
-        let mut groups = Vec::with_capacity(stored.len());
-        let mut written = Vec::with_capacity(stored.len());
-        for p in stored {
-            match transaction(&p.doc) {
-                Ok(ops) => {
-                    groups.push(ops);
-                    written.push(p);
-                }
-                Err(e) => answers[p.at] = Some(Err(e)),
-            }
-        }
-        let results = if groups.is_empty() {
-            Vec::new()
-        } else {
-            self.table.transact_write_many(groups).await
-        };
-        let mut archived = Vec::with_capacity(written.len());
-        for (p, result) in written.into_iter().zip(results) {
-            let answer = match result {
-                Ok(()) => {
-                    archived.push(p);
-                    continue;
-                }
-                Err(TableError::ConditionFailed { op: Some(0) }) => {
-                    // Another run archived this document first (with other bytes:
-                    // rendering stamps the time). Said without internal names: it is a
-                    // person's refusal.
-                    Err(ServiceError::conflict(
-                        "document",
-                        text!(
-                            "dokumen ini sudah diarsipkan",
-                            "this document is already archived"
-                        ),
-                    ))
-                }
-                Err(TableError::ConditionFailed { op: Some(1) }) => {
-                    // The same bytes were archived concurrently: that record stands.
-                    self.by_sha256(&p.doc.sha256)
-                        .await
-                        .and_then(|d| d.ok_or(ServiceError::Stale))
-                }
-                Err(TableError::ConditionFailed { op: Some(2) }) if p.doc.number.is_some() => {
-                    Err(ServiceError::conflict(
-                        "number",
-                        text!(
-                            "nomor dokumen sudah dipakai dokumen lain",
-                            "document number already used by another document"
-                        ),
-                    ))
-                }
-                Err(e) => Err(e.into()),
-            };
-            answers[p.at] = Some(answer);
-        }
-
-        // 3. The audit events, one append for the group.
-        let events = archived
-            .iter()
-            .map(|p| NewEvent {
-                actor: p.doc.created_by.clone(),
-                document: p.doc.id.clone(),
-                action: AuditAction::Archived,
-                details: json!({"sha256": p.doc.sha256, "number": p.doc.number}),
-            })
-            .collect();
-        match self.audit.append_all(events).await {
-            Ok(_) => {
-                for p in archived {
-                    answers[p.at] = Some(Ok(p.doc));
-                }
-            }
-            Err(e) => {
-                for p in archived {
-                    answers[p.at] = Some(Err(e.clone()));
-                }
-            }
-        }
-
-        for (at, new, pdf) in later {
-            let mut again = Box::pin(self.store_many(vec![(new, pdf)])).await;
-            answers[at] = again.pop();
-        }
-        answers
-            .into_iter()
-            .map(|a| a.unwrap_or_else(|| Err(ServiceError::Internal("archive: no answer".into()))))
-            .collect()
-    }
-
-    /// The record of a new document and the date its blob stays locked until.
-    fn record(
-        &self,
-        new: &NewArchive,
-        sha: String,
-        size: u64,
-    ) -> (ArchivedDocument, OffsetDateTime) {
-        let now = self.clock.now();
-        let retention = retention_for(&new.classification);
-        let active_until = end_of_year(now.year() + i32::from(retention.active_years));
-        let inactive_until =
-            end_of_year(now.year() + i32::from(retention.active_years + retention.inactive_years));
-        let retain_until = match retention.final_disposition {
-            // Never destroyed through paraf: lock for as long as the store allows.
-            FinalDisposition::Permanen | FinalDisposition::DinilaiKembali => {
-                now + time::Duration::days(366 * 100)
-            }
-            FinalDisposition::Musnah => inactive_until
-                .with_hms(23, 59, 59)
-                .map(|d| d.assume_offset(crate::ports::clock::WIB))
-                .unwrap_or(now),
-        };
-        let doc = ArchivedDocument {
-            id: new.id.clone(),
-            doc_type: new.doc_type.trim().to_lowercase(),
-            number: new
-                .number
-                .clone()
-                .map(|n| n.trim().to_string())
-                .filter(|n| !n.is_empty()),
-            title: new.title.trim().to_string(),
-            classification: new.classification.trim().to_uppercase(),
-            parties: new.parties.clone(),
-            signers: new.signers.clone(),
-            blob_key: blob_key(&sha),
-            sha256: sha,
-            size,
-            archived_at: now,
-            created_by: new.created_by.clone(),
-            retention,
-            active_until,
-            inactive_until,
-        };
-        (doc, retain_until)
-    }
+        FinalDisposition::Musnah => inactive_until
+            .with_hms(23, 59, 59)
+            .map(|d| d.assume_offset(crate::ports::clock::WIB))
+            .unwrap_or(now),
+    };
+    let doc = ArchivedDocument {
+        id: new.id.clone(),
+        doc_type: new.doc_type.trim().to_lowercase(),
+        number: new
+            .number
+            .clone()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
+        title: new.title.trim().to_string(),
+        classification: new.classification.trim().to_uppercase(),
+        parties: new.parties.clone(),
+        signers: new.signers.clone(),
+        blob_key: blob_key(&sha),
+        sha256: sha,
+        size,
+        archived_at: now,
+        created_by: new.created_by.clone(),
+        retention,
+        active_until,
+        inactive_until,
+    };
+    (doc, retain_until)
 }
 
 /// The transaction that records one document: its record (op 0), its hash claim (op 1),
