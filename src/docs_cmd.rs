@@ -11,7 +11,7 @@ use paraf_core::audit::{AuditTrail, ChainReport};
 use paraf_core::{Blobs, Org, Signer, Table};
 use paraf_pdf::Modification;
 use paraf_tasks::sign::{
-    check_pdf, sign_upload, Position, SignContext, TsaClient, UploadSign, MAX_PDF_BYTES,
+    check_pdf, sign_upload_pdf, Position, SignContext, TsaClient, UploadSign, MAX_PDF_BYTES,
 };
 
 use crate::runtime::{DataDir, Runtime};
@@ -196,39 +196,71 @@ pub async fn sign(dir: &DataDir, args: SignArgs) -> anyhow::Result<()> {
     if let Some(d) = &args.out_dir {
         std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
     }
+    // Documents are signed side by side (the CPU work spreads over the runtime's threads)
+    // and archived in groups: the archive writes whatever is ready together, one sync per
+    // group ([`Archive::store`]). A line is printed only once its document is archived,
+    // durably; lines keep the order of the inputs.
+    let ctx = Arc::new(ctx);
+    let args = Arc::new(args);
+    let total = args.inputs.len();
+    let mut done: Vec<Option<anyhow::Result<String>>> = (0..total).map(|_| None).collect();
+    let mut printed = 0usize;
     let mut failed = 0usize;
-    for input in &args.inputs {
-        match sign_one(&ctx, &blobs, &args, &signer.id, position, input).await {
-            Ok(line) => println!("{line}"),
-            Err(e) => {
-                failed += 1;
-                eprintln!("error: {e:#}");
+    let mut running = tokio::task::JoinSet::new();
+    let mut queued = 0usize;
+    loop {
+        while running.len() < IN_FLIGHT && queued < total {
+            let (ctx, args, signer_id) = (ctx.clone(), args.clone(), signer.id.clone());
+            let at = queued;
+            running.spawn(async move {
+                let input = &args.inputs[at];
+                (at, sign_one(&ctx, &args, &signer_id, position, input).await)
+            });
+            queued += 1;
+        }
+        let Some(finished) = running.join_next().await else {
+            break;
+        };
+        let (at, outcome) = finished.context("a signing task failed")?;
+        done[at] = Some(outcome);
+        while let Some(Some(outcome)) = done.get_mut(printed).map(Option::take) {
+            match outcome {
+                Ok(line) => println!("{line}"),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("error: {e:#}");
+                }
             }
+            printed += 1;
         }
     }
     if failed > 0 {
-        bail!("{failed} of {} file(s) not signed", args.inputs.len());
+        bail!("{failed} of {total} file(s) not signed");
     }
     Ok(())
 }
 
+/// Documents being signed or archived at once by `paraf sign`: enough to fill the
+/// archive's groups while the next ones are signed, few enough to bound memory.
+const IN_FLIGHT: usize = 256;
+
 async fn sign_one(
     ctx: &SignContext,
-    blobs: &Arc<dyn Blobs>,
     args: &SignArgs,
     signer_id: &str,
     position: Position,
     input: &Path,
 ) -> anyhow::Result<String> {
     let out = out_path(args, input)?;
-    let pdf = read_pdf(input)?;
+    let path = input.to_path_buf();
+    let pdf = tokio::task::spawn_blocking(move || read_pdf(&path)).await??;
     let title = args.title.clone().unwrap_or_else(|| {
         input
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "dokumen".into())
     });
-    let doc = sign_upload(
+    let (doc, bytes) = sign_upload_pdf(
         ctx,
         UploadSign {
             pdf,
@@ -250,11 +282,12 @@ async fn sign_one(
         }
         other => anyhow::anyhow!("{}: {other}", input.display()),
     })?;
-    let (_, bytes) = blobs
-        .get(&doc.blob_key)
-        .await
-        .with_context(|| format!("reading archived document {}", doc.id))?;
-    std::fs::write(&out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    // The archived bytes: the archive returns the record of identical bytes archived
+    // before, so these are the bytes its record names either way.
+    let target = out.clone();
+    tokio::task::spawn_blocking(move || std::fs::write(&target, bytes))
+        .await?
+        .with_context(|| format!("cannot write {}", out.display()))?;
     Ok(format!(
         "signed {} -> {} (archived as document {}, sha256 {})",
         input.display(),

@@ -157,3 +157,89 @@ fn pdfs_are_signed_verified_and_the_audit_trail_checked() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("missing"), "{}", text(&o));
 }
+
+/// `paraf sign` prints a document's line only once it is archived durably: killing the
+/// process (SIGKILL, no chance to clean up) in the middle of a batch loses none of the
+/// documents it reported, and leaves the audit chain whole.
+#[test]
+fn documents_paraf_sign_reported_survive_the_process_being_killed() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    init_demo(&data);
+    let inputs = dir.path().join("in");
+    std::fs::create_dir_all(&inputs).expect("mkdir");
+    let mut args = vec![
+        "sign".to_string(),
+        "--signer".into(),
+        SEKRETARIS.into(),
+        "--position".into(),
+        "bottom-right".into(),
+        "--out-dir".into(),
+        dir.path().join("out").display().to_string(),
+    ];
+    for i in 0..600 {
+        let path = inputs.join(format!("surat-{i:03}.pdf"));
+        std::fs::write(&path, letter_pdf(&format!("SURAT NOMOR {i}"))).expect("write");
+        args.push(path.display().to_string());
+    }
+    let mut child = common::paraf()
+        .arg("--data-dir")
+        .arg(&data)
+        .args(&args)
+        .env_remove("PARAF_TSA_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("paraf sign starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut reported = Vec::new();
+    // Kill it as soon as it has reported a few documents, mid-batch.
+    for line in lines.by_ref() {
+        reported.push(line.expect("a line"));
+        if reported.len() == 5 {
+            child.kill().expect("kill");
+            break;
+        }
+    }
+    // Whatever it printed before it died was reported too.
+    reported.extend(lines.map_while(Result::ok));
+    let status = child.wait().expect("wait");
+    assert!(
+        reported.len() >= 5,
+        "only {} lines: {reported:?}",
+        reported.len()
+    );
+    assert!(
+        reported.len() < 600 || status.success(),
+        "killed with all 600 done? {status:?}"
+    );
+
+    let mut outputs = Vec::new();
+    let mut ids = Vec::new();
+    for line in &reported {
+        // "signed IN -> OUT (archived as document ID, sha256 SHA)"
+        let (_, rest) = line.split_once(" -> ").expect(line);
+        let (out, rest) = rest.split_once(" (archived as document ").expect(line);
+        let (id, _) = rest.split_once(',').expect(line);
+        outputs.push(out.to_string());
+        ids.push(id.to_string());
+    }
+    let mut verify = vec!["verify".to_string()];
+    verify.extend(outputs.iter().cloned());
+    let verify: Vec<&str> = verify.iter().map(String::as_str).collect();
+    let o = run(&data, &verify);
+    let t = text(&o);
+    assert!(o.status.success(), "verify: {t}");
+    for id in &ids {
+        assert!(
+            t.contains(&format!("this is archived document {id}")),
+            "reported document {id} is not in the archive after the kill: {t}"
+        );
+    }
+    let o = run(&data, &["audit", "verify"]);
+    assert!(o.status.success(), "audit verify: {}", text(&o));
+}

@@ -158,8 +158,46 @@ impl S3Blobs {
     }
 }
 
+/// PutObject calls of one `put_many` in flight at once: each is durable when S3 answers,
+/// so a batch costs about one round trip per this many objects.
+const PUTS_IN_FLIGHT: usize = 16;
+
 #[async_trait]
 impl Blobs for S3Blobs {
+    /// Concurrent `put`s (at most [`PUTS_IN_FLIGHT`]); a key named twice keeps the order
+    /// of the batch by putting one after the other.
+    async fn put_many(&self, blobs: Vec<PutBlob>) -> Vec<Result<BlobInfo, BlobsError>> {
+        let mut keys = std::collections::HashSet::new();
+        if !blobs.iter().all(|b| keys.insert(b.key.clone())) {
+            let mut results = Vec::with_capacity(blobs.len());
+            for blob in blobs {
+                results.push(self.put(blob).await);
+            }
+            return results;
+        }
+        let count = blobs.len();
+        let mut results: Vec<Option<Result<BlobInfo, BlobsError>>> = vec![None; count];
+        let mut running = tokio::task::JoinSet::new();
+        for (i, blob) in blobs.into_iter().enumerate() {
+            if running.len() >= PUTS_IN_FLIGHT {
+                if let Some(Ok((j, r))) = running.join_next().await {
+                    results[j] = Some(r);
+                }
+            }
+            let this = self.clone();
+            running.spawn(async move { (i, this.put(blob).await) });
+        }
+        while let Some(done) = running.join_next().await {
+            if let Ok((j, r)) = done {
+                results[j] = Some(r);
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(BlobsError::Unavailable("put task failed".into()))))
+            .collect()
+    }
+
     async fn put(&self, blob: PutBlob) -> Result<BlobInfo, BlobsError> {
         validate_key(&blob.key)?;
         paraf_core::ports::blobs::validate_metadata(&blob.metadata)?;

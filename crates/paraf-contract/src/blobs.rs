@@ -49,6 +49,9 @@ macro_rules! blobs_contract_tests {
             an_object_and_a_prefix_can_share_a_name,
             metadata_that_s3_would_alter_or_refuse_is_refused,
             a_download_link_is_produced_and_differs_per_key_and_expiry,
+            a_batch_put_gives_each_object_its_own_result,
+            a_key_named_twice_in_one_batch_ends_as_put_one_after_the_other,
+            every_object_of_a_large_batch_is_stored,
         );
     };
 }
@@ -78,6 +81,18 @@ fn blob(key: &str, bytes: &[u8]) -> PutBlob {
 
 fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// The keys of the first page (up to 100) of `list(prefix)`.
+async fn first_page_keys(blobs: &dyn Blobs, prefix: &str) -> Vec<String> {
+    blobs
+        .list(prefix, 100, None)
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|i| i.key)
+        .collect()
 }
 
 /// `created` is the store's clock (S3 keeps whole seconds), so compare the rest exactly.
@@ -272,14 +287,7 @@ pub async fn a_deleted_object_is_gone_and_its_key_free_again(blobs: &dyn Blobs) 
         blobs.head("tmp/a").await,
         Err(BlobsError::NotFound(_))
     ));
-    let listed: Vec<String> = blobs
-        .list("tmp/", 100, None)
-        .await
-        .expect("list")
-        .items
-        .into_iter()
-        .map(|i| i.key)
-        .collect();
+    let listed = first_page_keys(blobs, "tmp/").await;
     assert_eq!(listed, vec!["tmp/b".to_string()]);
     blobs
         .put(PutBlob {
@@ -458,4 +466,138 @@ pub async fn a_download_link_is_produced_and_differs_per_key_and_expiry(blobs: &
     }
     let distinct: BTreeSet<&String> = links.iter().collect();
     assert_eq!(distinct.len(), 3, "{links:?}");
+}
+
+pub async fn a_batch_put_gives_each_object_its_own_result(blobs: &dyn Blobs) {
+    let until = OffsetDateTime::now_utc() + time::Duration::hours(1);
+    blobs
+        .put(blob("batch/taken.pdf", b"first"))
+        .await
+        .expect("put");
+    blobs
+        .put(PutBlob {
+            retain_until: Some(until),
+            ..blob("batch/kept.pdf", b"signed")
+        })
+        .await
+        .expect("put");
+    let metadata = BTreeMap::from([("nomor".to_string(), "7/2026".to_string())]);
+    let results = blobs
+        .put_many(vec![
+            PutBlob {
+                if_absent: true,
+                ..blob("batch/a.pdf", b"a")
+            },
+            PutBlob {
+                if_absent: true,
+                ..blob("batch/taken.pdf", b"second")
+            },
+            blob("batch/../escape.pdf", b"x"),
+            blob("batch/kept.pdf", b"forged"),
+            PutBlob {
+                metadata: metadata.clone(),
+                retain_until: Some(until),
+                ..blob("batch/b.pdf", b"b")
+            },
+        ])
+        .await;
+    assert_eq!(results.len(), 5, "one result per object: {results:?}");
+    let a = results[0].clone().expect("a stored");
+    assert_eq!(a.sha256, sha256(b"a"));
+    assert_eq!(
+        results[1],
+        Err(BlobsError::AlreadyExists("batch/taken.pdf".into()))
+    );
+    assert!(
+        matches!(results[2], Err(BlobsError::Validation(_))),
+        "{:?}",
+        results[2]
+    );
+    assert_eq!(
+        results[3],
+        Err(BlobsError::Retained("batch/kept.pdf".into()))
+    );
+    let b = results[4].clone().expect("b stored");
+    assert_eq!(b.metadata, metadata);
+
+    let (info, bytes) = blobs.get("batch/a.pdf").await.expect("get a");
+    assert_eq!(bytes, b"a");
+    same_object(&info, &a);
+    let (info, bytes) = blobs.get("batch/b.pdf").await.expect("get b");
+    assert_eq!(bytes, b"b");
+    same_object(&info, &b);
+    assert_eq!(
+        blobs.get("batch/taken.pdf").await.expect("taken").1,
+        b"first"
+    );
+    assert_eq!(
+        blobs.get("batch/kept.pdf").await.expect("kept").1,
+        b"signed"
+    );
+    let listed = first_page_keys(blobs, "batch/").await;
+    assert_eq!(
+        listed,
+        vec![
+            "batch/a.pdf",
+            "batch/b.pdf",
+            "batch/kept.pdf",
+            "batch/taken.pdf"
+        ]
+    );
+}
+
+pub async fn a_key_named_twice_in_one_batch_ends_as_put_one_after_the_other(blobs: &dyn Blobs) {
+    let results = blobs
+        .put_many(vec![
+            blob("twice.pdf", b"one"),
+            blob("twice.pdf", b"two"),
+            PutBlob {
+                if_absent: true,
+                ..blob("twice.pdf", b"three")
+            },
+        ])
+        .await;
+    assert!(results[0].is_ok() && results[1].is_ok(), "{results:?}");
+    assert_eq!(
+        results[2],
+        Err(BlobsError::AlreadyExists("twice.pdf".into()))
+    );
+    assert_eq!(blobs.get("twice.pdf").await.expect("get").1, b"two");
+}
+
+pub async fn every_object_of_a_large_batch_is_stored(blobs: &dyn Blobs) {
+    let batch: Vec<PutBlob> = (0..100)
+        .map(|i| PutBlob {
+            if_absent: true,
+            ..blob(
+                &format!("many/{:02x}/{i:03}.pdf", i % 7),
+                format!("pdf {i}").as_bytes(),
+            )
+        })
+        .collect();
+    let results = blobs.put_many(batch).await;
+    assert_eq!(results.len(), 100);
+    for (i, r) in results.iter().enumerate() {
+        let info = r.as_ref().unwrap_or_else(|e| panic!("object {i}: {e}"));
+        assert_eq!(info.sha256, sha256(format!("pdf {i}").as_bytes()));
+    }
+    for i in [0, 41, 99] {
+        let key = format!("many/{:02x}/{i:03}.pdf", i % 7);
+        assert_eq!(
+            blobs.get(&key).await.expect("get").1,
+            format!("pdf {i}").as_bytes()
+        );
+    }
+    let mut listed = 0;
+    let mut cursor = None;
+    loop {
+        let page = blobs.list("many/", 40, cursor).await.expect("list");
+        listed += page.items.len();
+        cursor = page.cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(listed, 100);
+    assert!(blobs.put_many(Vec::new()).await.is_empty());
 }

@@ -71,6 +71,9 @@ macro_rules! table_contract_tests {
             a_transaction_of_one_hundred_and_one_operations_fails_with_validation,
             a_transaction_naming_one_key_twice_fails_with_validation,
             an_empty_transaction_fails_with_validation,
+            transactions_in_one_call_each_succeed_or_fail_on_their_own,
+            a_later_transaction_in_one_call_sees_the_writes_of_an_earlier_one,
+            many_transactions_in_one_call_all_arrive,
             sort_key_conditions_select_the_right_items_on_the_primary_key,
             sort_key_conditions_select_the_right_items_on_two_secondary_indexes,
             sort_keys_are_ordered_bytewise,
@@ -459,6 +462,89 @@ pub async fn a_transaction_names_the_first_of_several_failing_ops(t: Arc<dyn Tab
         .collect();
     condition_failed(t.transact_write(ops).await, Some(3));
     assert_eq!(get(&*t, "tx", "0").await, None);
+}
+
+pub async fn transactions_in_one_call_each_succeed_or_fail_on_their_own(t: Arc<dyn Table>) {
+    put(&*t, json!({"pk":"many","sk":"taken"})).await;
+    let groups = vec![
+        vec![
+            put_op(json!({"pk":"many","sk":"a1"}), Some(Condition::absent())),
+            put_op(json!({"pk":"many","sk":"a2"}), None),
+        ],
+        // Fails on its second op: neither of its writes may stay.
+        vec![
+            put_op(json!({"pk":"many","sk":"b1"}), Some(Condition::absent())),
+            put_op(json!({"pk":"many","sk":"taken"}), Some(Condition::absent())),
+        ],
+        // Names one key twice: refused as a whole, as `transact_write` refuses it.
+        vec![
+            put_op(json!({"pk":"many","sk":"c1"}), None),
+            put_op(json!({"pk":"many","sk":"c1"}), None),
+        ],
+        vec![put_op(
+            json!({"pk":"many","sk":"d1"}),
+            Some(Condition::absent()),
+        )],
+    ];
+    let results = t.transact_write_many(groups).await;
+    assert_eq!(results.len(), 4, "one result per transaction: {results:?}");
+    assert_eq!(results[0], Ok(()));
+    condition_failed(results[1].clone(), Some(1));
+    assert!(
+        matches!(results[2], Err(TableError::Validation(_))),
+        "{:?}",
+        results[2]
+    );
+    assert_eq!(results[3], Ok(()));
+    let (items, _) = all_pages(&*t, Query::partition(Index::Primary, "many")).await;
+    let sks: Vec<&str> = items
+        .iter()
+        .map(|i| i.get("sk").and_then(Value::as_str).unwrap_or(""))
+        .collect();
+    assert_eq!(sks, vec!["a1", "a2", "d1", "taken"]);
+}
+
+pub async fn a_later_transaction_in_one_call_sees_the_writes_of_an_earlier_one(t: Arc<dyn Table>) {
+    // The audit chain's pattern: each group moves a head on by one, guarded by its value.
+    let head = |seq: i64, condition: Option<Condition>| {
+        put_op(json!({"pk":"chain","sk":"HEAD","seq":seq}), condition)
+    };
+    let results = t
+        .transact_write_many(vec![
+            vec![head(1, Some(Condition::absent()))],
+            vec![head(2, Some(Condition::equals("seq", 1)))],
+            // Stale: expects the head it would have seen before the first group.
+            vec![head(9, Some(Condition::absent()))],
+            vec![head(3, Some(Condition::equals("seq", 2)))],
+        ])
+        .await;
+    assert_eq!(results[0], Ok(()));
+    assert_eq!(results[1], Ok(()));
+    condition_failed(results[2].clone(), Some(0));
+    assert_eq!(results[3], Ok(()));
+    let stored = get(&*t, "chain", "HEAD").await.expect("head");
+    assert_eq!(stored.get("seq"), Some(&json!(3)));
+}
+
+pub async fn many_transactions_in_one_call_all_arrive(t: Arc<dyn Table>) {
+    let groups: Vec<Vec<TxOp>> = (0..150)
+        .map(|i| {
+            (0..3)
+                .map(|j| {
+                    put_op(
+                        json!({"pk":"bulk","sk":format!("{i:03}-{j}")}),
+                        Some(Condition::absent()),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let results = t.transact_write_many(groups).await;
+    assert_eq!(results.len(), 150);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let (items, _) = all_pages(&*t, Query::partition(Index::Primary, "bulk")).await;
+    assert_eq!(items.len(), 450);
+    assert_eq!(t.transact_write_many(Vec::new()).await, Vec::new());
 }
 
 pub async fn a_failing_check_op_cancels_the_transaction(t: Arc<dyn Table>) {

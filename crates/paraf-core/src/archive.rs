@@ -23,7 +23,8 @@ use time::{Date, Month, OffsetDateTime};
 
 use crate::audit::{AuditAction, AuditTrail};
 use crate::error::{FieldErrors, ServiceError, Text};
-use crate::ports::blobs::{sha256_hex, Blobs, BlobsError, PutBlob};
+use crate::group::Group;
+use crate::ports::blobs::{sha256_hex, BlobInfo, Blobs, BlobsError, PutBlob};
 use crate::ports::clock::Clock;
 use crate::ports::table::{
     item, Condition, Index, Item, Key, Query, SortKey, Table, TableError, TxOp,
@@ -288,7 +289,15 @@ pub struct Archive {
     blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
     audit: AuditTrail,
+    /// Documents archived at the same time are written together ([`crate::group`]), in
+    /// stages that overlap: while one group's records commit, the next group's bytes sync.
+    blob_writes: Group<PutBlob, Result<BlobInfo, BlobsError>>,
+    record_writes: Group<Vec<TxOp>, Result<(), TableError>>,
 }
+
+/// Documents one group writes at most: their blobs in one `put_many`, their records in one
+/// `transact_write_many` (their audit events go through the audit trail's own group).
+const DOCUMENTS_PER_GROUP: usize = 128;
 
 impl Archive {
     /// The store the archive keeps its records in (services that archive share it).
@@ -298,11 +307,29 @@ impl Archive {
 
     pub fn new(table: Arc<dyn Table>, blobs: Arc<dyn Blobs>, clock: Arc<dyn Clock>) -> Self {
         let audit = AuditTrail::new(table.clone(), clock.clone());
+        let b = blobs.clone();
+        let blob_writes = Group::new(
+            DOCUMENTS_PER_GROUP,
+            Arc::new(move |batch: Vec<PutBlob>| {
+                let blobs = b.clone();
+                Box::pin(async move { blobs.put_many(batch).await }) as _
+            }),
+        );
+        let t = table.clone();
+        let record_writes = Group::new(
+            DOCUMENTS_PER_GROUP,
+            Arc::new(move |batch: Vec<Vec<TxOp>>| {
+                let table = t.clone();
+                Box::pin(async move { table.transact_write_many(batch).await }) as _
+            }),
+        );
         Archive {
             table,
             blobs,
             clock,
             audit,
+            blob_writes,
+            record_writes,
         }
     }
 
@@ -367,6 +394,12 @@ impl Archive {
     /// record already there (the sign task may be retried); a different document under
     /// a number already used is a conflict; a number of a reserved series is stored only
     /// for the service that allocated it (`Invalid` on `number` otherwise).
+    ///
+    /// Returns once the bytes, the record and the `archived` audit event are durable, and
+    /// not before. Documents stored at the same time (concurrent requests, a batch of
+    /// `paraf sign`) are written together, stage by stage: their bytes in one `put_many`,
+    /// their records in one `transact_write_many`, their events in one audit append; the
+    /// stages of successive groups overlap, so archiving many costs little more than one.
     pub async fn store(
         &self,
         new: NewArchive,
@@ -377,116 +410,36 @@ impl Archive {
         if let Some(existing) = self.by_sha256(&sha).await? {
             return Ok(existing);
         }
-        let now = self.clock.now();
-        let retention = retention_for(&new.classification);
-        let active_until = end_of_year(now.year() + i32::from(retention.active_years));
-        let inactive_until =
-            end_of_year(now.year() + i32::from(retention.active_years + retention.inactive_years));
-        let key = blob_key(&sha);
-        let retain_until = match retention.final_disposition {
-            // Never destroyed through paraf: lock for as long as the store allows.
-            FinalDisposition::Permanen | FinalDisposition::DinilaiKembali => {
-                now + time::Duration::days(366 * 100)
-            }
-            FinalDisposition::Musnah => inactive_until
-                .with_hms(23, 59, 59)
-                .map(|d| d.assume_offset(crate::ports::clock::WIB))
-                .unwrap_or(now),
+        let (doc, retain_until) = record(self.clock.as_ref(), &new, sha, pdf.len() as u64);
+        let unanswered = |_| ServiceError::Internal("archiving interrupted".into());
+
+        // 1. The bytes, durable before any record names them.
+        let put = PutBlob {
+            key: doc.blob_key.clone(),
+            bytes: pdf,
+            content_type: "application/pdf".into(),
+            metadata: [
+                ("sha256".to_string(), doc.sha256.clone()),
+                ("document".to_string(), doc.id.clone()),
+            ]
+            .into_iter()
+            .collect(),
+            if_absent: true,
+            retain_until: Some(retain_until),
         };
-        let size = pdf.len() as u64;
-        match self
-            .blobs
-            .put(PutBlob {
-                key: key.clone(),
-                bytes: pdf,
-                content_type: "application/pdf".into(),
-                metadata: [
-                    ("sha256".to_string(), sha.clone()),
-                    ("document".to_string(), new.id.clone()),
-                ]
-                .into_iter()
-                .collect(),
-                if_absent: true,
-                retain_until: Some(retain_until),
-            })
-            .await
-        {
+        match self.blob_writes.submit(put).await.map_err(unanswered)? {
             // Content-addressed: the same key means the same bytes.
             Ok(_) | Err(BlobsError::AlreadyExists(_)) => {}
             Err(e) => return Err(ServiceError::Internal(format!("archive blob: {e}"))),
         }
-        let doc = ArchivedDocument {
-            id: new.id.clone(),
-            doc_type: new.doc_type.trim().to_lowercase(),
-            number: new
-                .number
-                .clone()
-                .map(|n| n.trim().to_string())
-                .filter(|n| !n.is_empty()),
-            title: new.title.trim().to_string(),
-            classification: new.classification.trim().to_uppercase(),
-            parties: new.parties.clone(),
-            signers: new.signers.clone(),
-            sha256: sha.clone(),
-            size,
-            blob_key: key,
-            archived_at: now,
-            created_by: new.created_by.clone(),
-            retention,
-            active_until,
-            inactive_until,
-        };
-        let sort = format!("{}#{}", now.unix_timestamp(), doc.id);
-        let mut record = match serde_json::to_value(&doc) {
-            Ok(Value::Object(m)) => m,
-            _ => {
-                return Err(ServiceError::Internal(
-                    "archive record did not serialise".into(),
-                ))
-            }
-        };
-        let k = doc_key(&doc.id);
-        record.extend(item(json!({
-            "pk": k.pk, "sk": k.sk, "type": "document",
-            "gsi1pk": format!("DOCTYPE#{}", doc.doc_type), "gsi1sk": sort,
-            "gsi2pk": "DOCS", "gsi2sk": sort,
-        })));
-        let claim = |kind: &str, v: &str| {
-            let u = unique_key(kind, v);
-            TxOp::Put {
-                item: item(json!({"pk": u.pk, "sk": u.sk, "type": "unique", "owner": doc.id})),
-                condition: Some(Condition::absent()),
-            }
-        };
-        let mut ops = vec![
-            TxOp::Put {
-                item: record,
-                condition: Some(Condition::absent()),
-            },
-            claim("DOCSHA", &sha),
-        ];
-        if let Some(n) = &doc.number {
-            ops.push(claim("DOCNUM", n));
-        }
-        let mut nips: Vec<&str> = doc.signers.iter().map(|s| s.nip.as_str()).collect();
-        nips.sort_unstable();
-        nips.dedup();
-        for nip in nips {
-            ops.push(TxOp::Put {
-                item: item(json!({"pk": format!("DOCSIGNER#{nip}"), "sk": sort, "type": "docref", "document": doc.id})),
-                condition: None,
-            });
-        }
-        for (year, what) in [
-            (active_until.year(), "transfer"),
-            (inactive_until.year(), "final"),
-        ] {
-            ops.push(TxOp::Put {
-                item: item(json!({"pk": format!("DOCDUE#{year}"), "sk": format!("{what}#{}", doc.id), "type": "docref", "document": doc.id})),
-                condition: None,
-            });
-        }
-        match self.table.transact_write(ops).await {
+
+        // 2. The record and its claims, one transaction.
+        let written = self
+            .record_writes
+            .submit(transaction(&doc)?)
+            .await
+            .map_err(unanswered)?;
+        match written {
             Ok(()) => {}
             Err(TableError::ConditionFailed { op: Some(0) }) => {
                 // Another run archived this document first (with other bytes: rendering
@@ -501,7 +454,10 @@ impl Archive {
             }
             Err(TableError::ConditionFailed { op: Some(1) }) => {
                 // The same bytes were archived concurrently: that record stands.
-                return self.by_sha256(&sha).await?.ok_or(ServiceError::Stale);
+                return self
+                    .by_sha256(&doc.sha256)
+                    .await?
+                    .ok_or(ServiceError::Stale);
             }
             Err(TableError::ConditionFailed { op: Some(2) }) if doc.number.is_some() => {
                 return Err(ServiceError::conflict(
@@ -514,12 +470,14 @@ impl Archive {
             }
             Err(e) => return Err(e.into()),
         }
+
+        // 3. The audit event (the trail groups concurrent appends too).
         self.audit
             .append(
                 &doc.created_by,
                 &doc.id,
                 AuditAction::Archived,
-                json!({"sha256": sha, "number": doc.number}),
+                json!({"sha256": doc.sha256, "number": doc.number}),
             )
             .await?;
         Ok(doc)
@@ -713,6 +671,108 @@ impl Archive {
     pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }
+}
+
+/// The record of a new document and the date its blob stays locked until.
+fn record(
+    clock: &dyn Clock,
+    new: &NewArchive,
+    sha: String,
+    size: u64,
+) -> (ArchivedDocument, OffsetDateTime) {
+    let now = clock.now();
+    let retention = retention_for(&new.classification);
+    let active_until = end_of_year(now.year() + i32::from(retention.active_years));
+    let inactive_until =
+        end_of_year(now.year() + i32::from(retention.active_years + retention.inactive_years));
+    let retain_until = match retention.final_disposition {
+        // Never destroyed through paraf: lock for as long as the store allows.
+        FinalDisposition::Permanen | FinalDisposition::DinilaiKembali => {
+            now + time::Duration::days(366 * 100)
+        }
+        FinalDisposition::Musnah => inactive_until
+            .with_hms(23, 59, 59)
+            .map(|d| d.assume_offset(crate::ports::clock::WIB))
+            .unwrap_or(now),
+    };
+    let doc = ArchivedDocument {
+        id: new.id.clone(),
+        doc_type: new.doc_type.trim().to_lowercase(),
+        number: new
+            .number
+            .clone()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
+        title: new.title.trim().to_string(),
+        classification: new.classification.trim().to_uppercase(),
+        parties: new.parties.clone(),
+        signers: new.signers.clone(),
+        blob_key: blob_key(&sha),
+        sha256: sha,
+        size,
+        archived_at: now,
+        created_by: new.created_by.clone(),
+        retention,
+        active_until,
+        inactive_until,
+    };
+    (doc, retain_until)
+}
+
+/// The transaction that records one document: its record (op 0), its hash claim (op 1),
+/// its number claim (op 2, when it has a number), its signers' and retention references.
+fn transaction(doc: &ArchivedDocument) -> Result<Vec<TxOp>, ServiceError> {
+    let sort = format!("{}#{}", doc.archived_at.unix_timestamp(), doc.id);
+    let mut record = match serde_json::to_value(doc) {
+        Ok(Value::Object(m)) => m,
+        _ => {
+            return Err(ServiceError::Internal(
+                "archive record did not serialise".into(),
+            ))
+        }
+    };
+    let k = doc_key(&doc.id);
+    record.extend(item(json!({
+        "pk": k.pk, "sk": k.sk, "type": "document",
+        "gsi1pk": format!("DOCTYPE#{}", doc.doc_type), "gsi1sk": sort,
+        "gsi2pk": "DOCS", "gsi2sk": sort,
+    })));
+    let claim = |kind: &str, v: &str| {
+        let u = unique_key(kind, v);
+        TxOp::Put {
+            item: item(json!({"pk": u.pk, "sk": u.sk, "type": "unique", "owner": doc.id})),
+            condition: Some(Condition::absent()),
+        }
+    };
+    let mut ops = vec![
+        TxOp::Put {
+            item: record,
+            condition: Some(Condition::absent()),
+        },
+        claim("DOCSHA", &doc.sha256),
+    ];
+    if let Some(n) = &doc.number {
+        ops.push(claim("DOCNUM", n));
+    }
+    let mut nips: Vec<&str> = doc.signers.iter().map(|s| s.nip.as_str()).collect();
+    nips.sort_unstable();
+    nips.dedup();
+    for nip in nips {
+        ops.push(TxOp::Put {
+            item: item(json!({"pk": format!("DOCSIGNER#{nip}"), "sk": sort, "type": "docref", "document": doc.id})),
+            condition: None,
+        });
+    }
+    for (year, what) in [
+        (doc.active_until.year(), "transfer"),
+        (doc.inactive_until.year(), "final"),
+    ] {
+        ops.push(TxOp::Put {
+            item: item(json!({"pk": format!("DOCDUE#{year}"), "sk": format!("{what}#{}", doc.id), "type": "docref", "document": doc.id})),
+            condition: None,
+        });
+    }
+    Ok(ops)
 }
 
 fn matches(d: &ArchivedDocument, f: &SearchFilter) -> bool {

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod dispositions;
 pub mod error;
 pub mod format;
+pub mod group;
 pub mod memory;
 pub mod numbers;
 pub mod org;

@@ -382,3 +382,269 @@ async fn a_document_without_signers_or_title_is_refused_naming_the_fields() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Durability: a document the archive acknowledged is never lost.
+
+mod crash {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use paraf_core::ports::table::{
+        Condition, Item, Key, Page, Query, Table, TableError, TxOp, Update,
+    };
+    use paraf_core::{BlobInfo, BlobPage, Blobs, BlobsError, PutBlob};
+
+    /// The moment a process dies, among the calls its archive makes to the stores: the
+    /// first `alive` calls go through; every later call fails. With `answer_lost`, the
+    /// call that fails still reaches the store first (the write happened, its answer never
+    /// came back); otherwise it never reaches it (the write is lost).
+    pub struct Crash {
+        calls: AtomicUsize,
+        alive: usize,
+        answer_lost: bool,
+    }
+
+    impl Crash {
+        pub fn after(alive: usize, answer_lost: bool) -> Arc<Crash> {
+            Arc::new(Crash {
+                calls: AtomicUsize::new(0),
+                alive,
+                answer_lost,
+            })
+        }
+
+        pub fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+
+        async fn gate<T>(&self, call: impl Future<Output = T>, dead: impl FnOnce() -> T) -> T {
+            if self.calls.fetch_add(1, Ordering::SeqCst) < self.alive {
+                return call.await;
+            }
+            if self.answer_lost {
+                let _ = call.await;
+            }
+            dead()
+        }
+    }
+
+    fn table_down() -> TableError {
+        TableError::Unavailable("crashed".into())
+    }
+
+    fn blobs_down() -> BlobsError {
+        BlobsError::Unavailable("crashed".into())
+    }
+
+    pub struct CrashTable(pub Arc<dyn Table>, pub Arc<Crash>);
+
+    #[async_trait]
+    impl Table for CrashTable {
+        async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+            self.1.gate(self.0.get(key), || Err(table_down())).await
+        }
+        async fn put(&self, item: Item, condition: Option<Condition>) -> Result<(), TableError> {
+            self.1
+                .gate(self.0.put(item, condition), || Err(table_down()))
+                .await
+        }
+        async fn update(
+            &self,
+            key: &Key,
+            update: Update,
+            condition: Option<Condition>,
+        ) -> Result<Item, TableError> {
+            self.1
+                .gate(self.0.update(key, update, condition), || Err(table_down()))
+                .await
+        }
+        async fn delete(
+            &self,
+            key: &Key,
+            condition: Option<Condition>,
+        ) -> Result<Option<Item>, TableError> {
+            self.1
+                .gate(self.0.delete(key, condition), || Err(table_down()))
+                .await
+        }
+        async fn query(&self, query: Query) -> Result<Page, TableError> {
+            self.1.gate(self.0.query(query), || Err(table_down())).await
+        }
+        async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), TableError> {
+            self.1
+                .gate(self.0.transact_write(ops), || Err(table_down()))
+                .await
+        }
+        async fn transact_write_many(&self, groups: Vec<Vec<TxOp>>) -> Vec<Result<(), TableError>> {
+            let n = groups.len();
+            self.1
+                .gate(self.0.transact_write_many(groups), || {
+                    vec![Err(table_down()); n]
+                })
+                .await
+        }
+    }
+
+    pub struct CrashBlobs(pub Arc<dyn Blobs>, pub Arc<Crash>);
+
+    #[async_trait]
+    impl Blobs for CrashBlobs {
+        async fn put(&self, blob: PutBlob) -> Result<BlobInfo, BlobsError> {
+            self.1.gate(self.0.put(blob), || Err(blobs_down())).await
+        }
+        async fn put_many(&self, blobs: Vec<PutBlob>) -> Vec<Result<BlobInfo, BlobsError>> {
+            let n = blobs.len();
+            self.1
+                .gate(self.0.put_many(blobs), || vec![Err(blobs_down()); n])
+                .await
+        }
+        async fn get(&self, key: &str) -> Result<(BlobInfo, Vec<u8>), BlobsError> {
+            self.1.gate(self.0.get(key), || Err(blobs_down())).await
+        }
+        async fn head(&self, key: &str) -> Result<BlobInfo, BlobsError> {
+            self.1.gate(self.0.head(key), || Err(blobs_down())).await
+        }
+        async fn list(
+            &self,
+            prefix: &str,
+            limit: u32,
+            cursor: Option<String>,
+        ) -> Result<BlobPage, BlobsError> {
+            self.1
+                .gate(self.0.list(prefix, limit, cursor), || Err(blobs_down()))
+                .await
+        }
+        async fn delete(&self, key: &str) -> Result<(), BlobsError> {
+            self.1.gate(self.0.delete(key), || Err(blobs_down())).await
+        }
+        async fn download_link(
+            &self,
+            key: &str,
+            expires_in: Duration,
+        ) -> Result<String, BlobsError> {
+            self.1
+                .gate(self.0.download_link(key, expires_in), || Err(blobs_down()))
+                .await
+        }
+    }
+}
+
+/// Archives `count` documents at once through stores that die after `alive` calls;
+/// returns the documents the archive acknowledged and how many calls a full run makes.
+async fn archive_until_crash(
+    dir: &std::path::Path,
+    count: usize,
+    alive: usize,
+    answer_lost: bool,
+) -> (Vec<paraf_core::archive::ArchivedDocument>, usize) {
+    let crash = crash::Crash::after(alive, answer_lost);
+    let table = Arc::new(SqliteTable::open(&dir.join("t.sqlite")).unwrap());
+    let blobs = Arc::new(FolderBlobs::new(
+        dir.join("blobs"),
+        "http://127.0.0.1:1".into(),
+        [7u8; 32],
+    ));
+    let archive = Archive::new(
+        Arc::new(crash::CrashTable(table, crash.clone())),
+        Arc::new(crash::CrashBlobs(blobs, crash.clone())),
+        Arc::new(paraf_core::SystemClock),
+    );
+    let mut tasks = Vec::new();
+    for i in 0..count {
+        let archive = archive.clone();
+        tasks.push(tokio::spawn(async move {
+            let new = NewArchive {
+                id: format!("doc{i:03}"),
+                doc_type: "surat".into(),
+                number: Some(format!("{i}/UND/2026")),
+                series: None,
+                title: format!("Undangan {i}"),
+                classification: "TU".into(),
+                parties: Vec::new(),
+                signers: vec![signer("Drs. Bambang Sutrisno", "196905181994031005")],
+                created_by: "emp-admin".into(),
+            };
+            archive
+                .store(new, format!("%PDF-1.7 undangan {i}").into_bytes())
+                .await
+        }));
+    }
+    let mut acknowledged = Vec::new();
+    for t in tasks {
+        if let Ok(doc) = t.await.unwrap() {
+            acknowledged.push(doc);
+        }
+    }
+    (acknowledged, crash.calls())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_the_archive_acknowledged_survives_a_crash_at_any_moment() {
+    const DOCS: usize = 12;
+    // A run without a crash: every document acknowledged; its calls are the crash points.
+    let dir = tempfile::tempdir().unwrap();
+    let (all, calls) = archive_until_crash(dir.path(), DOCS, usize::MAX, false).await;
+    assert_eq!(all.len(), DOCS);
+    let mut crashes_that_lost_answers = 0;
+    for alive in 0..=calls {
+        for answer_lost in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let (acknowledged, _) = archive_until_crash(dir.path(), DOCS, alive, answer_lost).await;
+            if acknowledged.len() < DOCS {
+                crashes_that_lost_answers += 1;
+            }
+            // After the crash: open the stores again, as the next process would.
+            let table = Arc::new(SqliteTable::open(&dir.path().join("t.sqlite")).unwrap());
+            let blobs = Arc::new(FolderBlobs::new(
+                dir.path().join("blobs"),
+                "http://127.0.0.1:1".into(),
+                [7u8; 32],
+            ));
+            let archive = Archive::new(table, blobs.clone(), Arc::new(paraf_core::SystemClock));
+            let at = format!("crash after {alive} calls (answer lost: {answer_lost})");
+            for doc in &acknowledged {
+                let stored = archive
+                    .get(&doc.id)
+                    .await
+                    .unwrap_or_else(|e| panic!("{at}: acknowledged {} has no record: {e}", doc.id));
+                assert_eq!(&stored, doc, "{at}");
+                let (_, bytes) = blobs
+                    .get(&doc.blob_key)
+                    .await
+                    .unwrap_or_else(|e| panic!("{at}: acknowledged {} has no bytes: {e}", doc.id));
+                assert_eq!(
+                    paraf_core::ports::blobs::sha256_hex(&bytes),
+                    doc.sha256,
+                    "{at}"
+                );
+                let number = doc.number.as_deref().unwrap_or_default();
+                assert_eq!(
+                    archive.by_number(number).await.unwrap().as_ref(),
+                    Some(doc),
+                    "{at}"
+                );
+                let events = archive.audit().events_of(&doc.id).await.unwrap();
+                assert!(
+                    events.iter().any(|e| e.action == AuditAction::Archived),
+                    "{at}: acknowledged {} has no audit event",
+                    doc.id
+                );
+            }
+            assert!(
+                matches!(
+                    archive.audit().verify().await.unwrap(),
+                    ChainReport::Intact { .. }
+                ),
+                "{at}: the audit chain broke"
+            );
+        }
+    }
+    assert!(
+        crashes_that_lost_answers > 0,
+        "some crash points must cost answers"
+    );
+}

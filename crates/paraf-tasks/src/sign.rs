@@ -586,6 +586,15 @@ pub async fn sign_upload(
     ctx: &SignContext,
     req: UploadSign,
 ) -> Result<ArchivedDocument, SignTaskError> {
+    sign_upload_pdf(ctx, req).await.map(|(doc, _)| doc)
+}
+
+/// As [`sign_upload`], and also gives the signed bytes (the archived ones), so a caller
+/// that writes them out need not read them back from the archive.
+pub async fn sign_upload_pdf(
+    ctx: &SignContext,
+    req: UploadSign,
+) -> Result<(ArchivedDocument, Vec<u8>), SignTaskError> {
     let pages = check_pdf(&req.pdf)?;
     if req.position != Position::Invisible && req.page >= pages {
         return Err(SignTaskError::Invalid(format!(
@@ -642,11 +651,11 @@ pub async fn sign_upload(
                 signers: vec![signatory(&emp, now)],
                 created_by: req.created_by,
             },
-            signed,
+            signed.clone(),
         )
         .await?;
     tracing::info!(document = %stored.id, signer = %emp.id, "uploaded PDF signed and archived");
-    Ok(stored)
+    Ok((stored, signed))
 }
 
 #[cfg(test)]

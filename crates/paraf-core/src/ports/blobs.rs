@@ -8,6 +8,9 @@
 //!   and leaves the first object untouched;
 //! - an object with `retain_until` in the future cannot be overwritten or deleted:
 //!   [`BlobsError::Retained`];
+//! - `put_many` stores several objects, each exactly as `put` would (its own result, in
+//!   order); every object it reports stored is durable when it returns, so an adapter may
+//!   make a batch durable together (the folder store syncs a batch at once);
 //! - `list` returns keys with the prefix in ascending key order, paginated;
 //! - `download_link` gives a URL that serves the object until `expires_in` has passed and
 //!   is refused afterwards.
@@ -74,6 +77,22 @@ pub struct BlobPage {
 #[async_trait]
 pub trait Blobs: Send + Sync {
     async fn put(&self, blob: PutBlob) -> Result<BlobInfo, BlobsError>;
+    /// Several objects in one call: each is stored exactly as [`Blobs::put`] stores it
+    /// (whole or not at all, its own `AlreadyExists`, `Retained` or `Validation`), as if
+    /// put one after the other in the order given, and one that fails does not stop the
+    /// others. Returns one result per object, in order. When the call returns, every object
+    /// reported stored is durable, as after `put`; none is reported stored before. An
+    /// adapter may make the whole batch durable together, which is what makes archiving a
+    /// batch of documents cheaper than one `put` each.
+    ///
+    /// The default puts them one after the other.
+    async fn put_many(&self, blobs: Vec<PutBlob>) -> Vec<Result<BlobInfo, BlobsError>> {
+        let mut results = Vec::with_capacity(blobs.len());
+        for blob in blobs {
+            results.push(self.put(blob).await);
+        }
+        results
+    }
     /// The object's bytes and description, or `NotFound`.
     async fn get(&self, key: &str) -> Result<(BlobInfo, Vec<u8>), BlobsError>;
     /// The description only, or `NotFound`.

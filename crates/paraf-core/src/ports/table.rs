@@ -13,6 +13,10 @@
 //! - [`Table::transact_write`] writes all of its (at most [`MAX_TX_ITEMS`]) operations or
 //!   none; when a condition fails it returns `ConditionFailed { op: Some(i) }` naming the
 //!   first failing operation;
+//! - [`Table::transact_write_many`] applies several such transactions in order, each on its
+//!   own (one failing changes nothing and leaves the others alone), and returns one result
+//!   per transaction; every one reported `Ok` is durable when the call returns, so an
+//!   adapter may make them durable together (one sync for all of them);
 //! - [`Table::increment`] is an atomic counter: N concurrent increments by 1 return N
 //!   distinct consecutive values;
 //! - queries return items of one partition ordered by sort key (bytewise, ties on an
@@ -396,6 +400,26 @@ pub trait Table: Send + Sync {
 
     /// All of `ops` or none; at most [`MAX_TX_ITEMS`], each key at most once.
     async fn transact_write(&self, ops: Vec<TxOp>) -> Result<(), TableError>;
+
+    /// Several independent transactions in one call. Each is applied exactly as
+    /// [`Table::transact_write`] applies it (all of its operations or none, its own
+    /// `ConditionFailed { op }`, its own `Validation`), in the order given, so one sees the
+    /// writes of those before it; one that fails changes nothing and does not stop the
+    /// others. Returns one result per transaction, in order. When the call returns, every
+    /// transaction reported `Ok` is durable, as after `transact_write`: an adapter may make
+    /// them durable together (the SQLite table commits them with one sync), which is what
+    /// makes a batch of documents cheaper than one call per document. A store that fails
+    /// part-way reports its error for every transaction it did not make durable.
+    ///
+    /// The default runs them one after the other through `transact_write` (DynamoDB has no
+    /// call for several transactions; each `TransactWriteItems` is durable on its own).
+    async fn transact_write_many(&self, groups: Vec<Vec<TxOp>>) -> Vec<Result<(), TableError>> {
+        let mut results = Vec::with_capacity(groups.len());
+        for ops in groups {
+            results.push(self.transact_write(ops).await);
+        }
+        results
+    }
 
     /// Adds `by` to the number `attr` of the item (creating both if missing) and returns
     /// the new value, atomically.
