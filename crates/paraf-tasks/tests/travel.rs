@@ -279,6 +279,7 @@ async fn a_returned_order_edited_and_resubmitted_goes_back_to_the_step_that_retu
     let staf = w.who("staf").await;
     let mut input = w.input(&["staf"], w.day(0), w.day(2));
     input.keterangan = "undangan terlampir".into();
+    input.version = Some(w.order(&o.id).await.version);
     let edited = w.travel.update(&o.id, &staf, input).await.expect("edit");
     assert_eq!(edited.tanggal_kembali, Some(w.day(2)));
     let o = w.submit(&o.id, "staf").await.expect("resubmit");
@@ -327,7 +328,8 @@ async fn a_returned_order_moved_to_other_days_and_travellers_frees_the_days_it_h
 
     // Moved a week later, Intan no longer travels.
     let staf = w.who("staf").await;
-    let input = w.input(&["staf"], w.day(8), w.day(9));
+    let mut input = w.input(&["staf"], w.day(8), w.day(9));
+    input.version = Some(w.order(&o.id).await.version);
     w.travel.update(&o.id, &staf, input).await.expect("edit");
     w.submit(&o.id, "staf").await.expect("resubmit");
 
@@ -441,22 +443,16 @@ async fn only_the_requester_edits_and_only_before_submission() {
         .draft("staf", &["staf", "intan.permata"], w.day(0), w.day(1))
         .await;
     let intan = w.who("intan.permata").await;
-    let r = w
-        .travel
-        .update(
-            &o.id,
-            &intan,
-            w.input(&["intan.permata"], w.day(0), w.day(1)),
-        )
-        .await;
+    let mut input = w.input(&["intan.permata"], w.day(0), w.day(1));
+    input.version = Some(o.version);
+    let r = w.travel.update(&o.id, &intan, input).await;
     assert!(matches!(r, Err(ServiceError::Forbidden)), "{r:?}");
 
     w.submit(&o.id, "staf").await.expect("submit");
     let staf = w.who("staf").await;
-    let r = w
-        .travel
-        .update(&o.id, &staf, w.input(&["staf"], w.day(0), w.day(3)))
-        .await;
+    let mut input = w.input(&["staf"], w.day(0), w.day(3));
+    input.version = Some(w.order(&o.id).await.version);
+    let r = w.travel.update(&o.id, &staf, input).await;
     assert!(matches!(r, Err(ServiceError::Conflict { .. })), "{r:?}");
 }
 
