@@ -5,22 +5,19 @@
 
 mod common;
 
-use common::{call, client, demo_token as token, today_wib, ymd, App};
+use common::{call, client, demo_token as token, sppd_form, today_wib, ymd, App};
 use serde_json::{json, Value};
 
 const STAF: &str = "staf@demo.paraf.test";
 
 fn form() -> Value {
     let dep = today_wib() + time::Duration::days(10);
-    json!({
-        "pelaksana": [STAF],
-        "maksud": "Rapat koordinasi logistik pemilu",
-        "alat_angkut": "kereta api",
-        "tempat_tujuan": {"provinsi": "DKI Jakarta", "kota": "Jakarta Pusat"},
-        "tanggal_berangkat": ymd(dep),
-        "tanggal_kembali": ymd(dep + time::Duration::days(2)),
-        "anggaran": {"instansi": "KPU Provinsi Jawa Barat", "akun": "524111"}
-    })
+    sppd_form(
+        &[STAF],
+        "Rapat koordinasi logistik pemilu",
+        dep,
+        dep + time::Duration::days(2),
+    )
 }
 
 /// The field a refusal names, with its status.

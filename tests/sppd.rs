@@ -16,11 +16,12 @@ use std::time::{Duration, Instant};
 
 use common::{
     addressed_to, call, client, demo_token as token, hidden, init_demo, mails, multipart, paraf,
-    text, today_wib, web_session, ymd, App, Validators, CHAIN, PUBLIC, STAF,
+    sppd_form, text, today_wib, web_session, ymd, App, Validators, CHAIN, PUBLIC, STAF,
 };
 use serde_json::{json, Value};
 
 const INTAN: &str = "intan.permata@demo.paraf.test";
+const MAKSUD: &str = "Konsultasi penyusunan laporan keuangan ke KPU RI";
 const OFFICIAL: &str = "kabag.umum@kpu.go.id";
 
 /// Waits for a mail to `to` not in `seen` whose body holds a link with `marker`; returns
@@ -214,15 +215,7 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
         &staf,
         "POST",
         "/sppd",
-        Some(json!({
-            "pelaksana": [STAF, INTAN],
-            "maksud": "Konsultasi penyusunan laporan keuangan ke KPU RI",
-            "alat_angkut": "kereta api",
-            "tempat_tujuan": {"provinsi": "DKI Jakarta", "kota": "Jakarta Pusat"},
-            "tanggal_berangkat": ymd(dep),
-            "tanggal_kembali": ymd(ret),
-            "anggaran": {"instansi": "Sekretariat KPU Provinsi Jawa Barat", "akun": "524111"}
-        })),
+        Some(sppd_form(&[STAF, INTAN], MAKSUD, dep, ret)),
     )
     .await;
     assert_eq!(s, 201, "{order}");
@@ -233,17 +226,12 @@ async fn a_trip_goes_from_request_through_four_mailed_approvals_to_a_signed_kuit
         &staf,
         "PUT",
         &format!("/sppd/{id}"),
-        Some(json!({
-            "pelaksana": [STAF, INTAN],
-            "maksud": "Konsultasi penyusunan laporan keuangan ke KPU RI",
-            "alat_angkut": "kereta api",
-            "tempat_tujuan": {"provinsi": "DKI Jakarta", "kota": "Jakarta Pusat"},
-            "tanggal_berangkat": ymd(dep),
-            "tanggal_kembali": ymd(ret),
-            "anggaran": {"instansi": "Sekretariat KPU Provinsi Jawa Barat", "akun": "524111"},
-            "keterangan": "Membawa dokumen LK semester I",
-            "version": order["version"]
-        })),
+        Some({
+            let mut edited = sppd_form(&[STAF, INTAN], MAKSUD, dep, ret);
+            edited["keterangan"] = json!("Membawa dokumen LK semester I");
+            edited["version"] = order["version"].clone();
+            edited
+        }),
     )
     .await;
     assert_eq!(s, 200, "{order}");

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     addressed_to, call, call_expect, client, demo_token as token, init_demo, letter_pdf, mails,
-    multipart, paraf, text, today_wib, web_session, ymd, App, CHAIN, PUBLIC, STAF,
+    multipart, paraf, sppd_form, text, today_wib, web_session, ymd, App, CHAIN, PUBLIC, STAF,
 };
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
@@ -265,15 +265,12 @@ async fn signing_that_fails_is_shown_and_resolved_by_an_admin_and_every_decision
         &staf,
         "POST",
         "/sppd",
-        Some(json!({
-            "pelaksana": [STAF],
-            "maksud": "Rekonsiliasi laporan keuangan di KPU RI",
-            "alat_angkut": "kereta api",
-            "tempat_tujuan": {"provinsi": "DKI Jakarta", "kota": "Jakarta Pusat"},
-            "tanggal_berangkat": ymd(dep),
-            "tanggal_kembali": ymd(dep + time::Duration::days(1)),
-            "anggaran": {"instansi": "Sekretariat KPU Provinsi Jawa Barat", "akun": "524111"}
-        })),
+        Some(sppd_form(
+            &[STAF],
+            "Rekonsiliasi laporan keuangan di KPU RI",
+            dep,
+            dep + time::Duration::days(1),
+        )),
         201,
     )
     .await;

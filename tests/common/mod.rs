@@ -352,3 +352,17 @@ pub fn addressed_to(mail: &str, to: &str) -> bool {
         .take_while(|l| !l.trim().is_empty())
         .any(|l| l.to_ascii_lowercase().starts_with("to:") && l.contains(to))
 }
+
+/// An e-SPPD request body as the form sends it: `pelaksana` (logins) travel to Jakarta by
+/// train from `dep` to `ret`, charged to the secretariat's travel account.
+pub fn sppd_form(pelaksana: &[&str], maksud: &str, dep: time::Date, ret: time::Date) -> Value {
+    serde_json::json!({
+        "pelaksana": pelaksana,
+        "maksud": maksud,
+        "alat_angkut": "kereta api",
+        "tempat_tujuan": {"provinsi": "DKI Jakarta", "kota": "Jakarta Pusat"},
+        "tanggal_berangkat": ymd(dep),
+        "tanggal_kembali": ymd(ret),
+        "anggaran": {"instansi": "Sekretariat KPU Provinsi Jawa Barat", "akun": "524111"}
+    })
+}
