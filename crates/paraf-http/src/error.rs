@@ -335,13 +335,27 @@ pub async fn localize(req: Request, next: Next) -> Response {
 
 /// Reads a whole body, mapping a too-large body to 413 and one that came too slowly to 408.
 pub async fn body_bytes(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if is_body_deadline(&e) {
-            ApiError::request_timeout()
-        } else {
-            ApiError::new(ErrorKind::PayloadTooLarge)
-        }
-    })
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|e| unread_body(&e, true))
+}
+
+/// Why a body could not be read: it came too slowly (408, whatever else `err` says), it
+/// was `too_large` (413), or it was unreadable (400 naming `body`).
+pub fn unread_body(err: &(dyn std::error::Error + 'static), too_large: bool) -> ApiError {
+    if is_body_deadline(err) {
+        ApiError::request_timeout()
+    } else if too_large {
+        ApiError::new(ErrorKind::PayloadTooLarge)
+    } else {
+        ApiError::malformed_field(
+            "body",
+            Text::new(
+                "isi permintaan tidak dapat dibaca",
+                "the request body could not be read",
+            ),
+        )
+    }
 }
 
 /// Reads a body into a string as [`body_bytes`] does, mapping bad UTF-8 to 400.

@@ -22,8 +22,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::{ApiError, ErrorKind};
-use crate::limits::is_body_deadline;
+use crate::error::{unread_body, ApiError, ErrorKind};
 
 /// A JSON request body (see the module notes for what is refused and how).
 #[derive(Debug, Clone, Copy, Default)]
@@ -66,19 +65,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 fn bytes_rejection(r: BytesRejection) -> ApiError {
-    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(ErrorKind::PayloadTooLarge)
-    } else if is_body_deadline(&r) {
-        ApiError::request_timeout()
-    } else {
-        ApiError::malformed_field(
-            "body",
-            Text::new(
-                "isi permintaan tidak dapat dibaca",
-                "the request body could not be read",
-            ),
-        )
-    }
+    unread_body(&r, r.status() == StatusCode::PAYLOAD_TOO_LARGE)
 }
 
 /// Parses a JSON body into `T` with the refusals of [`Json`].
