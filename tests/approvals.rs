@@ -259,17 +259,27 @@ async fn fifty_approval_chains_survive_twenty_sigkills_with_one_mail_per_step_an
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let archived = std::fs::read_dir(data.join("blobs").join("archive"))
-        .expect("archive folder")
-        .filter_map(Result::ok)
-        .flat_map(|d| {
-            std::fs::read_dir(d.path())
-                .into_iter()
-                .flatten()
-                .filter_map(Result::ok)
-        })
-        .filter(|e| e.file_name().to_string_lossy().ends_with("~meta.json"))
-        .count();
+    let archived = {
+        use paraf_core::Blobs;
+        let blobs = paraf_local::blobs::FolderBlobs::new(
+            data.join("blobs"),
+            "http://127.0.0.1".into(),
+            [0; 32],
+        );
+        let mut count = 0;
+        let mut cursor = None;
+        loop {
+            let page = blobs
+                .list("archive/", 1000, cursor)
+                .await
+                .expect("list the archive");
+            count += page.items.len();
+            cursor = page.cursor;
+            if cursor.is_none() {
+                break count;
+            }
+        }
+    };
     if archived != EXECUTIONS {
         let kept = dir.keep();
         panic!(

@@ -92,7 +92,7 @@ async fn objects_stay_inside_the_root_folder() {
         })
         .await
         .unwrap();
-    assert!(dir.path().join("blobs/x/y.pdf~meta.json").is_file());
+    assert!(dir.path().join("blobs/index.sqlite").is_file());
     let outside: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())
