@@ -8,10 +8,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _};
 use paraf_core::archive::Archive;
 use paraf_core::audit::{AuditTrail, ChainReport};
-use paraf_core::{Blobs, Org, Signer, Table};
+use paraf_core::{Blobs, Employee, Org, Signer, Table};
 use paraf_pdf::Modification;
 use paraf_tasks::sign::{
-    check_pdf, sign_upload_pdf, Position, SignContext, TsaClient, UploadSign, MAX_PDF_BYTES,
+    check_pdf, sign_upload_pdf_as, Position, SignContext, TsaClient, UploadSign, MAX_PDF_BYTES,
 };
 
 use crate::runtime::{DataDir, Runtime};
@@ -210,11 +210,11 @@ pub async fn sign(dir: &DataDir, args: SignArgs) -> anyhow::Result<()> {
     let mut queued = 0usize;
     loop {
         while running.len() < IN_FLIGHT && queued < total {
-            let (ctx, args, signer_id) = (ctx.clone(), args.clone(), signer.id.clone());
+            let (ctx, args, signer) = (ctx.clone(), args.clone(), signer.clone());
             let at = queued;
             running.spawn(async move {
                 let input = &args.inputs[at];
-                (at, sign_one(&ctx, &args, &signer_id, position, input).await)
+                (at, sign_one(&ctx, &args, &signer, position, input).await)
             });
             queued += 1;
         }
@@ -247,7 +247,7 @@ const IN_FLIGHT: usize = 256;
 async fn sign_one(
     ctx: &SignContext,
     args: &SignArgs,
-    signer_id: &str,
+    signer: &Employee,
     position: Position,
     input: &Path,
 ) -> anyhow::Result<String> {
@@ -260,11 +260,12 @@ async fn sign_one(
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "dokumen".into())
     });
-    let (doc, bytes) = sign_upload_pdf(
+    let (doc, bytes) = sign_upload_pdf_as(
         ctx,
+        signer,
         UploadSign {
             pdf,
-            signer: signer_id.to_string(),
+            signer: signer.id.clone(),
             page: args.page - 1,
             position,
             title,
@@ -272,7 +273,7 @@ async fn sign_one(
             classification: args.classification.clone(),
             number: args.number.clone(),
             parties: Vec::new(),
-            created_by: signer_id.to_string(),
+            created_by: signer.id.clone(),
         },
     )
     .await

@@ -16,6 +16,9 @@ use clap::{Parser, Subcommand};
 
 use runtime::{DataDir, Runtime};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "paraf",

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use paraf_core::archive::{Archive, ArchivedDocument, NewArchive, Signatory};
 use paraf_core::{Clock, Employee, Org, ServiceError, Signer, SignerError, SubjectName};
-use paraf_pdf::pdf::{Document, Object, PdfError};
+use paraf_pdf::pdf::{Document, ObjRef, Object, PdfError};
 use paraf_pdf::render::{layouts, Letterhead};
 use paraf_pdf::{Placement, Rect, SignError, SignOptions, Stamp};
 use serde::{Deserialize, Serialize};
@@ -537,6 +537,12 @@ const MARGIN: f32 = 36.0;
 /// Checks that `pdf` is a readable, unencrypted PDF with a sound page tree; returns the
 /// number of pages. Cheap compared with signing; catches loops and truncation.
 pub fn check_pdf(pdf: &[u8]) -> Result<usize, PdfError> {
+    inspect_pdf(pdf, 0).map(|(pages, _)| pages)
+}
+
+/// [`check_pdf`] and the size of page `page` (its MediaBox; A4 when absent, unreadable or
+/// too small for the stamp), from one parse.
+fn inspect_pdf(pdf: &[u8], page: usize) -> Result<(usize, (f32, f32)), PdfError> {
     if pdf.len() > MAX_PDF_BYTES {
         return Err(PdfError::TooComplex(format!(
             "larger than {} MB",
@@ -548,22 +554,20 @@ pub fn check_pdf(pdf: &[u8]) -> Result<usize, PdfError> {
     if pages.is_empty() {
         return Err(PdfError::Malformed("the document has no pages".into()));
     }
-    Ok(pages.len())
+    Ok((pages.len(), page_size(&doc, &pages, page)))
 }
 
 /// The page's width and height (its MediaBox, A4 when absent or unreadable).
-fn page_size(pdf: &[u8], page: usize) -> Result<(f32, f32), PdfError> {
-    let doc = Document::parse(pdf)?;
-    let pages = doc.pages()?;
+fn page_size(doc: &Document, pages: &[ObjRef], page: usize) -> (f32, f32) {
     let a4 = (595.0, 842.0);
     let Some(r) = pages.get(page) else {
-        return Ok(a4);
+        return a4;
     };
     let Ok(Object::Dict(d)) = doc.get(*r) else {
-        return Ok(a4);
+        return a4;
     };
     let Ok(Some(Object::Array(b))) = doc.dict_get(&d, b"MediaBox") else {
-        return Ok(a4);
+        return a4;
     };
     let n: Vec<f32> = b
         .iter()
@@ -575,9 +579,9 @@ fn page_size(pdf: &[u8], page: usize) -> Result<(f32, f32), PdfError> {
         .collect();
     match n.as_slice() {
         [x0, y0, x1, y1] if (x1 - x0).abs() > 2.0 * STAMP_W && (y1 - y0).abs() > 3.0 * STAMP_H => {
-            Ok(((x1 - x0).abs(), (y1 - y0).abs()))
+            ((x1 - x0).abs(), (y1 - y0).abs())
         }
-        _ => Ok(a4),
+        _ => a4,
     }
 }
 
@@ -595,7 +599,26 @@ pub async fn sign_upload_pdf(
     ctx: &SignContext,
     req: UploadSign,
 ) -> Result<(ArchivedDocument, Vec<u8>), SignTaskError> {
-    let pages = check_pdf(&req.pdf)?;
+    sign_upload_with(ctx, req, None).await
+}
+
+/// As [`sign_upload_pdf`], by `signer`, an active employee the caller has just looked up
+/// (`req.signer` is then not looked up again): a batch finds its signer once, not once per
+/// document.
+pub async fn sign_upload_pdf_as(
+    ctx: &SignContext,
+    signer: &Employee,
+    req: UploadSign,
+) -> Result<(ArchivedDocument, Vec<u8>), SignTaskError> {
+    sign_upload_with(ctx, req, Some(signer)).await
+}
+
+async fn sign_upload_with(
+    ctx: &SignContext,
+    req: UploadSign,
+    signer: Option<&Employee>,
+) -> Result<(ArchivedDocument, Vec<u8>), SignTaskError> {
+    let (pages, size) = inspect_pdf(&req.pdf, req.page)?;
     if req.position != Position::Invisible && req.page >= pages {
         return Err(SignTaskError::Invalid(format!(
             "page {} does not exist (the document has {pages} pages)",
@@ -610,7 +633,10 @@ pub async fn sign_upload_pdf(
         // service, never to an uploaded document.
         paraf_core::numbers::check_cited(n)?;
     }
-    let emp = employee(&ctx.org, &req.signer).await?;
+    let emp = match signer {
+        Some(e) => e.clone(),
+        None => employee(&ctx.org, &req.signer).await?,
+    };
     let key_id = ensure_key(ctx.signer.as_ref(), &emp).await?;
     let id = paraf_core::org::new_id();
     let now = ctx.clock.now();
@@ -618,7 +644,7 @@ pub async fn sign_upload_pdf(
     options.reason = Some("Ditandatangani".into());
     options.location = Some("Bandung".into());
     if req.position != Position::Invisible {
-        let (w, h) = page_size(&req.pdf, req.page)?;
+        let (w, h) = size;
         let (x1, y1) = match req.position {
             Position::BottomRight => (w - MARGIN - STAMP_W, MARGIN),
             Position::BottomLeft => (MARGIN, MARGIN),
