@@ -244,6 +244,9 @@ pub async fn sign(dir: &DataDir, args: SignArgs) -> anyhow::Result<()> {
 /// archive's groups while the next ones are signed, few enough to bound memory.
 const IN_FLIGHT: usize = 256;
 
+/// Turns to write a signed copy into the output folder (see `sign_one`).
+static OUT_DIR_WRITES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 async fn sign_one(
     ctx: &SignContext,
     args: &SignArgs,
@@ -285,10 +288,14 @@ async fn sign_one(
     })?;
     // The archived bytes: the archive returns the record of identical bytes archived
     // before, so these are the bytes its record names either way.
+    // One file at a time: creating files in one folder from several threads at once only
+    // makes them spin on the folder's lock, CPU the signing of the next documents needs.
     let target = out.clone();
-    tokio::task::spawn_blocking(move || std::fs::write(&target, bytes))
-        .await?
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    let written = {
+        let _turn = OUT_DIR_WRITES.acquire().await?;
+        tokio::task::spawn_blocking(move || std::fs::write(&target, bytes)).await?
+    };
+    written.with_context(|| format!("cannot write {}", out.display()))?;
     Ok(format!(
         "signed {} -> {} (archived as document {}, sha256 {})",
         input.display(),

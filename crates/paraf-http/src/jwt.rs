@@ -4,6 +4,9 @@
 //! signature; it keeps `ring`/`aws-lc` out of the Lambda binaries. Only `ES256` is
 //! accepted when verifying (no `alg: none`, no algorithm confusion).
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
@@ -37,7 +40,15 @@ pub struct JwtKeys {
     verifying: VerifyingKey,
     /// Stable key id (first bytes of the public key's SHA-256), so keys can rotate.
     kid: String,
+    /// SHA-256 of tokens whose signature this key has already checked. A client sends the
+    /// same token with every request, and one ES256 verification costs about as much CPU
+    /// as signing a one-page PDF; claims (issuer, audience, time) are still checked on
+    /// every use. Emptied when it reaches [`VERIFIED_CAPACITY`].
+    verified: Arc<Mutex<HashSet<[u8; 32]>>>,
 }
+
+/// Tokens remembered as verified, at most (32 bytes each).
+const VERIFIED_CAPACITY: usize = 16_384;
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -129,6 +140,7 @@ impl JwtKeys {
             signing,
             verifying,
             kid,
+            verified: Arc::default(),
         }
     }
 
@@ -173,13 +185,20 @@ impl JwtKeys {
         if header.get("alg").and_then(|a| a.as_str()) != Some("ES256") {
             return Err(JwtError::Malformed);
         }
-        let sig_bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| JwtError::Malformed)?;
-        let sig = Signature::from_slice(&sig_bytes).map_err(|_| JwtError::Malformed)?;
-        let input_len = h.len() + 1 + c.len();
-        let input = token.get(..input_len).ok_or(JwtError::Malformed)?;
-        self.verifying
-            .verify(input.as_bytes(), &sig)
-            .map_err(|_| JwtError::Signature)?;
+        let seen: [u8; 32] = {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(token.as_bytes()).into()
+        };
+        let known = self.verified_tokens().contains(&seen);
+        if !known {
+            let sig_bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| JwtError::Malformed)?;
+            let sig = Signature::from_slice(&sig_bytes).map_err(|_| JwtError::Malformed)?;
+            let input_len = h.len() + 1 + c.len();
+            let input = token.get(..input_len).ok_or(JwtError::Malformed)?;
+            self.verifying
+                .verify(input.as_bytes(), &sig)
+                .map_err(|_| JwtError::Signature)?;
+        }
         let claims: Claims = URL_SAFE_NO_PAD
             .decode(c)
             .ok()
@@ -191,7 +210,18 @@ impl JwtKeys {
         if claims.exp + 30 < now || claims.iat - 30 > now {
             return Err(JwtError::Expired);
         }
+        if !known {
+            let mut verified = self.verified_tokens();
+            if verified.len() >= VERIFIED_CAPACITY {
+                verified.clear();
+            }
+            verified.insert(seen);
+        }
         Ok(claims)
+    }
+
+    fn verified_tokens(&self) -> std::sync::MutexGuard<'_, HashSet<[u8; 32]>> {
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -254,6 +284,37 @@ mod tests {
         assert!(matches!(
             JwtKeys::from_seed(b"too short"),
             Err(JwtError::Key(_))
+        ));
+    }
+
+    #[test]
+    fn a_token_verified_before_still_has_its_claims_checked_and_its_forgeries_refused() {
+        let keys = JwtKeys::generate();
+        let t = keys.sign(&claims(1000)).unwrap();
+        assert_eq!(keys.verify(&t, "iss", "aud", 1000).unwrap(), claims(1000));
+        assert_eq!(keys.verified_tokens().len(), 1);
+        // Remembered as verified, yet refused once expired or for another audience.
+        assert!(matches!(
+            keys.clone().verify(&t, "iss", "aud", 1000 + TOKEN_SECONDS + 31),
+            Err(JwtError::Expired)
+        ));
+        assert!(matches!(
+            keys.verify(&t, "iss", "other", 1000),
+            Err(JwtError::WrongAudience)
+        ));
+        // The same claims under another signature are checked, not taken as known.
+        let (signed, sig) = t.rsplit_once('.').unwrap();
+        let mut other = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        other[10] ^= 1;
+        let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(other));
+        assert!(matches!(
+            keys.verify(&forged, "iss", "aud", 1000),
+            Err(JwtError::Signature)
+        ));
+        // Another key never trusts what this one remembers.
+        assert!(matches!(
+            JwtKeys::generate().verify(&t, "iss", "aud", 1000),
+            Err(JwtError::Signature)
         ));
     }
 
