@@ -102,8 +102,12 @@ impl Travel {
                     TaskKind::Resubmit => text!("perbaikan: ", "revision: "),
                 };
                 for h in &t.history {
+                    // A decision that changed the order (returned, rejected) is already
+                    // on the order's own timeline, at the same instant.
                     if h.event == "delivered"
-                        || h.event == "decided" && t.kind == TaskKind::Resubmit
+                        || h.event == "decided"
+                            && (t.kind == TaskKind::Resubmit
+                                || o.timeline.iter().any(|e| e.at == h.at))
                     {
                         continue;
                     }
