@@ -175,6 +175,7 @@ pub struct Decision {
 /// A note given with an earlier decision on the same request: shown on the task and
 /// mailed to whoever acts next. A returned request's reason is the last of them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
     pub step: u32,
     pub outcome: Outcome,
@@ -201,17 +202,8 @@ fn notes_of(tasks: &[ApprovalTask]) -> Vec<Note> {
     let mut notes: Vec<Note> = tasks
         .iter()
         .filter(|t| t.status == Status::Decided)
-        .filter_map(|t| {
-            let d = t.decision.as_ref()?;
-            (!d.note.trim().is_empty()).then(|| Note {
-                step: t.step,
-                outcome: d.outcome,
-                note: d.note.clone(),
-                by_name: d.by_name.clone(),
-                by_role: d.by_role.clone(),
-                at: d.at,
-            })
-        })
+        .filter_map(ApprovalTask::decision_note)
+        .filter(|n| !n.note.trim().is_empty())
         .collect();
     notes.sort_by_key(|n| n.at);
     notes
@@ -281,6 +273,18 @@ impl ApprovalTask {
     }
     pub fn link_path(&self) -> String {
         format!("/tasks/{}", self.id)
+    }
+    /// The task's decision as a note (whatever its text, even none).
+    pub fn decision_note(&self) -> Option<Note> {
+        let d = self.decision.as_ref()?;
+        Some(Note {
+            step: self.step,
+            outcome: d.outcome,
+            note: d.note.clone(),
+            by_name: d.by_name.clone(),
+            by_role: d.by_role.clone(),
+            at: d.at,
+        })
     }
     /// Why a revision task exists: the reason the request was returned, by whom.
     pub fn returned(&self) -> Option<&Note> {
