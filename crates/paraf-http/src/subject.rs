@@ -172,6 +172,8 @@ pub struct ReturnedView {
     pub note: NoteLine,
     /// The edit form, for the requester.
     pub edit: Option<String>,
+    /// What follows the edit (on the revision task: resubmit from the order's page).
+    pub hint: Option<&'static str>,
 }
 
 /// One document to be signed, as pages.
@@ -317,6 +319,7 @@ pub async fn view(
             .request_path("editPath")
             .filter(|_| viewer.employee_id == t.requester_id)
             .map(str::to_string),
+        hint: Some(sx.edit_then_resubmit),
     });
     SubjectView {
         details,

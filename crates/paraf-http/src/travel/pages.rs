@@ -1031,6 +1031,7 @@ async fn detail_view(
             sx: crate::subject::texts(page.lang),
             note: crate::subject::note_line(n, page.lang),
             edit: v.may_edit.then(|| format!("/sppd/{}/ubah", o.id)),
+            hint: None,
         }),
         return_note: o.return_note.clone(),
         signing: v.signing.clone(),
