@@ -231,15 +231,20 @@ async fn drafts_of(state: &AppState, t: &ApprovalTask) -> Result<Vec<Draft>, Str
         .map_err(|e| e.to_string())
 }
 
-/// A document's name for people: "Surat Tugas", "SPPD – Ahmad Fauzi", or its title.
+/// A document's name for people: its type and number when it has one already
+/// ("Surat Tugas 12/KP.01-ST/32/2026"), "SPPD – Ahmad Fauzi", or its title.
 fn doc_name(d: &Draft, sx: &SubjectTexts) -> String {
-    match d.kind.as_str() {
+    let name = match d.kind.as_str() {
         "spt" => sx.doc_spt.to_string(),
         "sppd" => match d.data.pointer("/pegawai/nama").and_then(|v| v.as_str()) {
             Some(n) => format!("{} – {n}", sx.doc_sppd),
             None => sx.doc_sppd.to_string(),
         },
-        _ => d.title.clone(),
+        _ => return d.title.clone(),
+    };
+    match d.data.get("nomor").and_then(|v| v.as_str()) {
+        Some(n) if !n.is_empty() && n != paraf_tasks::travel::UNNUMBERED => format!("{name} {n}"),
+        _ => name,
     }
 }
 
