@@ -109,8 +109,8 @@ for (const [screen, open] of screens) {
       assert.ok(subject.includes(want), `${want} is shown: ${subject}`);
     }
     assert.doesNotMatch(subject, /\d{4}-\d{2}-\d{2}/, 'no ISO date');
-    const link_ = page.getByRole('link', { name: 'Buka halaman pengajuan' });
-    assert.equal(await link_.getAttribute('href'), `/sppd/${order.id}`);
+    const orderLink = page.getByRole('link', { name: 'Buka halaman pengajuan' });
+    assert.equal(await orderLink.getAttribute('href'), `/sppd/${order.id}`);
 
     // The Surat Tugas he signs, as a page drawn in the document's own face.
     const spt = page.locator('details[data-document="1"]');
