@@ -60,6 +60,8 @@ async fn decide_by_link(app: &App, link: &str, who: &str, decision: &str, note: 
             ("csrf", csrf.as_str()),
             ("decision", decision),
             ("note", note),
+            // The approval signs documents: answered as the confirmation form does.
+            ("confirmed", "1"),
         ])
         .send()
         .await

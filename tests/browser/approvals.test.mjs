@@ -1,10 +1,10 @@
 // An approver on a phone: the task from the mail link, confirmed with one tap, once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, launchBrowser, phonePage, logIn } from './harness.mjs';
+import { startServer, launchBrowser, phonePage, logIn, apiToken, eventually, taskLinkMailedTo } from './harness.mjs';
 
 const shots = join(dirname(fileURLToPath(import.meta.url)), 'test-results');
 let server, browser;
@@ -20,32 +20,8 @@ after(async () => {
   server?.stop();
 });
 
-async function apiToken(login) {
-  const r = await fetch(`${server.base}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ login, password: 'paraf-demo' }),
-  });
-  assert.equal(r.status, 200);
-  return (await r.json()).token;
-}
-
-// The link of the newest mail to `to`, read from the outbox like a mail client would.
-function linkMailedTo(to) {
-  const outbox = join(server.dataDir, 'outbox');
-  const mails = readdirSync(outbox).filter((f) => f.endsWith('.eml')).sort();
-  for (const f of mails.reverse()) {
-    const text = readFileSync(join(outbox, f), 'utf8').replace(/=\r?\n/g, '');
-    if (text.includes(`To: ${to}`)) {
-      const m = text.match(/https?:\/\/\S+\/tasks\/[0-9a-f]+/);
-      if (m) return m[0];
-    }
-  }
-  return null;
-}
-
 test('an approver opens the mailed link on a phone, approves once, and a second tap changes nothing', async () => {
-  const staf = await apiToken('staf@demo.paraf.test');
+  const staf = await apiToken(server.base, 'staf@demo.paraf.test');
   const r = await fetch(`${server.base}/api/v1/approvals`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${staf}` },
@@ -53,12 +29,7 @@ test('an approver opens the mailed link on a phone, approves once, and a second 
   });
   assert.equal(r.status, 201);
 
-  let link = null;
-  for (let i = 0; i < 100 && !link; i++) {
-    link = linkMailedTo('kasubag@demo.paraf.test');
-    if (!link) await new Promise((res) => setTimeout(res, 100));
-  }
-  assert.ok(link, 'the first approver was mailed a link');
+  const link = await eventually(() => taskLinkMailedTo(server.dataDir, 'kasubag@demo.paraf.test'), 'the first approver was mailed a link');
 
   const page = await phonePage(browser);
   await page.goto(link);
@@ -76,12 +47,7 @@ test('an approver opens the mailed link on a phone, approves once, and a second 
   assert.match(await again.text(), /sudah diputuskan/);
 
   // The next approver now has the task.
-  let next = null;
-  for (let i = 0; i < 100 && !next; i++) {
-    next = linkMailedTo('kabag@demo.paraf.test');
-    if (!next) await new Promise((res) => setTimeout(res, 100));
-  }
-  assert.ok(next, 'the chain moved on to the Kabag');
+  await eventually(() => taskLinkMailedTo(server.dataDir, 'kabag@demo.paraf.test'), 'the chain moved on to the Kabag');
   // The decided task says so when opened again.
   await page.goto(link);
   assert.match(await page.locator('main').innerText(), /sudah diputuskan|disetujui/i);

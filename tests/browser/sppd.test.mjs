@@ -3,10 +3,10 @@
 // timeline. Every page fits a 360 px screen.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, launchBrowser, phonePage, logIn } from './harness.mjs';
+import { startServer, launchBrowser, phonePage, logIn, eventually, taskLinkMailedTo } from './harness.mjs';
 
 const shots = join(dirname(fileURLToPath(import.meta.url)), 'test-results');
 let server, browser;
@@ -21,24 +21,6 @@ after(async () => {
   await browser?.close();
   server?.stop();
 });
-
-function linkMailedTo(to) {
-  const outbox = join(server.dataDir, 'outbox');
-  let mails = [];
-  try {
-    mails = readdirSync(outbox).filter((f) => f.endsWith('.eml')).sort();
-  } catch {
-    return null;
-  }
-  for (const f of mails.reverse()) {
-    const text = readFileSync(join(outbox, f), 'utf8').replace(/=\r?\n/g, '');
-    if (text.includes(`To: ${to}`)) {
-      const m = text.match(/https?:\/\/\S+\/tasks\/[0-9a-f]+/);
-      if (m) return m[0];
-    }
-  }
-  return null;
-}
 
 // WIB date, `days` from today, as YYYY-MM-DD.
 function wibDate(days) {
@@ -79,19 +61,16 @@ test('a staff member requests a trip on a phone and the Kasubag approves it from
   await fitsThePhone(page, 'the order page');
   await page.screenshot({ path: join(shots, 'sppd-detail.png'), fullPage: true });
 
-  let link = null;
-  for (let i = 0; i < 100 && !link; i++) {
-    link = linkMailedTo('kasubag@demo.paraf.test');
-    if (!link) await new Promise((res) => setTimeout(res, 100));
-  }
-  assert.ok(link, 'the Kasubag was mailed a link');
+  const link = await eventually(() => taskLinkMailedTo(server.dataDir, 'kasubag@demo.paraf.test'), 'the Kasubag was mailed a link');
   const approver = await phonePage(browser);
   await approver.goto(link);
   await logIn(approver, 'kasubag@demo.paraf.test', 'paraf-demo');
   await approver.waitForURL(link);
   assert.match(await approver.locator('main').innerText(), /Kota Bekasi/);
   await approver.getByRole('button', { name: 'Setujui' }).click();
-  await approver.waitForLoadState();
+  // The Kasubag initials the SPT and SPPD: asked once more, then recorded.
+  await approver.getByRole('button', { name: 'Ya, paraf' }).click();
+  await approver.getByText('Keputusan Anda tercatat.').waitFor();
 
   let shown = '';
   for (let i = 0; i < 50; i++) {

@@ -163,10 +163,50 @@ pub struct Decision {
     pub note: String,
     pub by_id: String,
     pub by_name: String,
+    /// The position they decided in: the assignee's jabatan, "Plh. …" when a Plh decided.
+    #[serde(default)]
+    pub by_role: String,
     /// Set when a Plh decided for the assignee.
     pub on_behalf_of: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
+}
+
+/// A note given with an earlier decision on the same request: shown on the task and
+/// mailed to whoever acts next. A returned request's reason is the last of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Note {
+    pub step: u32,
+    pub outcome: Outcome,
+    pub note: String,
+    pub by_name: String,
+    pub by_role: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+impl Note {
+    /// "Nama (Jabatan)", or the name alone when the position is unknown.
+    pub fn who(&self) -> String {
+        if self.by_role.is_empty() {
+            self.by_name.clone()
+        } else {
+            format!("{} ({})", self.by_name, self.by_role)
+        }
+    }
+}
+
+/// The notes of the decided tasks among `tasks`, oldest first.
+fn notes_of(tasks: &[ApprovalTask]) -> Vec<Note> {
+    let mut notes: Vec<Note> = tasks
+        .iter()
+        .filter(|t| t.status == Status::Decided)
+        .filter_map(ApprovalTask::decision_note)
+        .filter(|n| !n.note.trim().is_empty())
+        .collect();
+    notes.sort_by_key(|n| n.at);
+    notes
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -215,6 +255,9 @@ pub struct ApprovalTask {
     pub next_due: Option<OffsetDateTime>,
     pub superseded_by: Option<String>,
     pub history: Vec<HistoryEntry>,
+    /// Notes given with the decisions taken on the request before this task was created.
+    #[serde(default)]
+    pub earlier: Vec<Note>,
     pub version: i64,
     /// The Step Functions task token: server-side only, never in a view or a mail.
     task_token: String,
@@ -230,6 +273,36 @@ impl ApprovalTask {
     }
     pub fn link_path(&self) -> String {
         format!("/tasks/{}", self.id)
+    }
+    /// The task's decision as a note (whatever its text, even none).
+    pub fn decision_note(&self) -> Option<Note> {
+        let d = self.decision.as_ref()?;
+        Some(Note {
+            step: self.step,
+            outcome: d.outcome,
+            note: d.note.clone(),
+            by_name: d.by_name.clone(),
+            by_role: d.by_role.clone(),
+            at: d.at,
+        })
+    }
+    /// Why a revision task exists: the reason the request was returned, by whom.
+    pub fn returned(&self) -> Option<&Note> {
+        if self.kind != TaskKind::Resubmit {
+            return None;
+        }
+        self.earlier
+            .iter()
+            .rev()
+            .find(|n| n.outcome == Outcome::Return)
+    }
+    /// A page of the request's own service, named in the request (`subjectPath`,
+    /// `editPath`), e.g. a travel order's page and its edit form.
+    pub fn request_path(&self, key: &str) -> Option<&str> {
+        self.request
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|p| p.starts_with('/') && !p.starts_with("//"))
     }
     fn push(&mut self, at: OffsetDateTime, event: &str, actor: Option<&str>, text: Text) {
         self.history.push(HistoryEntry {
@@ -449,13 +522,18 @@ impl Approvals {
             return Ok((found, false));
         }
         let now = self.clock.now();
-        let prev = self
-            .latest(&new.execution_id, new.step, new.kind)
-            .await?
+        // In step order, then creation order: the latest ask of this step is the last.
+        let siblings = self.tasks_of_execution(&new.execution_id).await?;
+        let prev = siblings
+            .iter()
+            .rev()
+            .find(|t| t.step == new.step && t.kind == new.kind)
             .filter(|p| {
                 matches!(p.status, Status::Superseded | Status::Expired)
                     && p.superseded_by.is_none()
-            });
+            })
+            .cloned();
+        let earlier = notes_of(&siblings);
         let assignee_id = prev
             .as_ref()
             .map(|p| p.next_assignee.clone().unwrap_or(p.assignee_id.clone()))
@@ -511,6 +589,7 @@ impl Approvals {
             next_due: None,
             superseded_by: None,
             history: prev.as_ref().map(|p| p.history.clone()).unwrap_or_default(),
+            earlier,
             version: 1,
             task_token: new.task_token.clone(),
         };
@@ -728,6 +807,16 @@ impl Approvals {
         let Some(outcome) = outcome else {
             return Err(DecideError::Invalid(errors));
         };
+        let jabatan = match self.org.employee(&t.assignee_id).await {
+            Ok(e) => e.jabatan,
+            Err(ServiceError::NotFound(_)) => String::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let by_role = if who.employee_id != t.assignee_id && !jabatan.is_empty() {
+            format!("Plh. {jabatan}")
+        } else {
+            jabatan
+        };
         let mut t = t;
         loop {
             let now = self.clock.now();
@@ -748,6 +837,7 @@ impl Approvals {
                 note: note.to_string(),
                 by_id: who.employee_id.clone(),
                 by_name: who.name.clone(),
+                by_role: by_role.clone(),
                 on_behalf_of: on_behalf_of.clone(),
                 at: now,
             });
@@ -756,13 +846,18 @@ impl Approvals {
                 Some(a) => format!("{} (Plh {a})", who.name),
                 None => who.name.clone(),
             };
+            // The note goes with the decision wherever it is shown.
+            let note = match note {
+                "" => String::new(),
+                n => format!(": “{n}”"),
+            };
             t.push(
                 now,
                 "decided",
                 Some(&who.employee_id),
                 Text::new(
-                    format!("{} oleh {by}", label.id),
-                    format!("{} by {by}", label.en),
+                    format!("{} oleh {by}{note}", label.id),
+                    format!("{} by {by}{note}", label.en),
                 ),
             );
             t.version = old + 1;
@@ -1227,9 +1322,11 @@ impl Approvals {
 }
 
 /// The task's mail: Indonesian first, English below (ASCII, so the link survives any
-/// transfer encoding).
+/// transfer encoding). A revision request leads with the reason and who returned it, and
+/// the edit page; a step of the chain lists the notes given so far.
 fn compose(t: &ApprovalTask, to_name: &str, to: &str, base_url: &str) -> Mail {
-    let link = format!("{}{}", base_url.trim_end_matches('/'), t.link_path());
+    let base = base_url.trim_end_matches('/');
+    let link = format!("{base}{}", t.link_path());
     let (what_id, what_en) = match t.action.as_str() {
         "sign" => ("tanda tangan", "signature"),
         "resubmit" => ("perbaikan", "revision"),
@@ -1263,19 +1360,68 @@ fn compose(t: &ApprovalTask, to_name: &str, to: &str, base_url: &str) -> Mail {
         "[paraf] {pre_id}Mohon {what_id}: {} / {pre_en}{what_en} requested",
         t.subject
     );
+    let edit = t.request_path("editPath").map(|p| format!("{base}{p}"));
+    let page = t.request_path("subjectPath").map(|p| format!("{base}{p}"));
+    let mut top_id = String::new();
+    let mut top_en = String::new();
+    let mut notes_id = String::new();
+    let mut notes_en = String::new();
+    if let Some(r) = t.returned() {
+        let at = waktu_wib(r.at);
+        top_id = format!(
+            "Pengajuan Anda dikembalikan untuk perbaikan oleh {who} pada {at}.\n\
+             Alasan: {note}\n\n",
+            who = r.who(),
+            note = r.note,
+        );
+        top_en = format!(
+            "Your request was returned for revision by {who} on {at}.\n\
+             Reason: {note}\n\n",
+            who = r.who(),
+            note = r.note,
+        );
+        if let Some(e) = &edit {
+            top_id.push_str(&format!("Ubah pengajuan di:\n{e}\n\n"));
+            top_en.push_str(&format!("Edit the request at:\n{e}\n\n"));
+        }
+    } else if !t.earlier.is_empty() {
+        notes_id.push_str("Catatan sebelumnya:\n");
+        notes_en.push_str("Earlier notes:\n");
+        for n in &t.earlier {
+            let label = n.outcome.label();
+            let at = waktu_wib(n.at);
+            notes_id.push_str(&format!("- {}, {}, {at}: {}\n", n.who(), label.id, n.note));
+            notes_en.push_str(&format!("- {}, {}, {at}: {}\n", n.who(), label.en, n.note));
+        }
+        notes_id.push('\n');
+        notes_en.push('\n');
+    }
+    let (page_id, page_en) = match &page {
+        Some(p) => (
+            format!("Lihat pengajuan: {p}\n"),
+            format!("See the request: {p}\n"),
+        ),
+        None => (String::new(), String::new()),
+    };
     let text = format!(
         "Yth. {to_name},\n\n\
+         {top_id}\
          {req} mengajukan \"{subj}\" untuk {what_id} Anda{plh_id} (langkah {step}).\n\
          Dokumen: {doc}\n\
          Batas waktu: {due}\n\n\
-         Buka tautan berikut untuk {ask_id}:\n{link}\n\n\
+         {notes_id}\
+         Buka tautan berikut untuk {ask_id}:\n{link}\n\
+         {page_id}\n\
          Tautan berlaku sampai {expires}. Tugas ini juga ada di kotak masuk paraf Anda.\n\n\
          ---\n\
          Dear {to_name},\n\n\
+         {top_en}\
          {req} asks for your {what_en}{plh_en} on \"{subj}\" (step {step}).\n\
          Document: {doc}\n\
          Due: {due}\n\n\
-         Open this link to {ask_en}:\n{link}\n\n\
+         {notes_en}\
+         Open this link to {ask_en}:\n{link}\n\
+         {page_en}\n\
          The link works until {expires}. The task is also in your paraf inbox.\n",
         req = t.requester_name,
         subj = t.subject,
@@ -1283,11 +1429,169 @@ fn compose(t: &ApprovalTask, to_name: &str, to: &str, base_url: &str) -> Mail {
         plh_en = plh.1,
         step = t.step,
     );
+    let mut links = vec![link];
+    links.extend(edit);
+    links.extend(page);
     Mail {
         to: vec![to.to_string()],
         subject,
         text,
         html: None,
-        links: vec![link],
+        links,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Notes and reasons travel with the request: on the next task and in its mail.
+    use super::*;
+    use crate::auth::Auth;
+    use crate::memory::MemoryTable;
+    use crate::ports::clock::SystemClock;
+
+    struct World {
+        approvals: Approvals,
+    }
+
+    async fn world() -> World {
+        let table = Arc::new(MemoryTable::new());
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let auth = Auth::new(table.clone(), clock.clone());
+        crate::demo::load(&auth).await.expect("demo organisation");
+        World {
+            approvals: Approvals::new(table, clock),
+        }
+    }
+
+    impl World {
+        async fn emp(&self, local: &str) -> Employee {
+            let email = format!("{local}@{}", crate::demo::DEMO_DOMAIN);
+            self.approvals
+                .org()
+                .find_employee(&email)
+                .await
+                .expect("org")
+                .unwrap_or_else(|| panic!("no demo employee {local}"))
+        }
+
+        /// The notify step of the workflow: the task of `step` for `assignee`.
+        async fn ask(&self, n: u32, kind: TaskKind, step: u32, assignee: &str) -> ApprovalTask {
+            let staf = self.emp("staf").await;
+            let (t, created) = self
+                .approvals
+                .create(NewTask {
+                    idempotency_key: format!("ask-{n}"),
+                    task_token: format!("token-{n}"),
+                    kind,
+                    execution_id: "exec-1".into(),
+                    step,
+                    action: match kind {
+                        TaskKind::ApprovalStep => "paraf".into(),
+                        TaskKind::Resubmit => "resubmit".into(),
+                    },
+                    assignee_id: self.emp(assignee).await.id,
+                    requester_id: staf.id,
+                    request: json!({
+                        "subject": "Perjalanan dinas ke Kota Bekasi",
+                        "document": "Surat Tugas dan SPPD",
+                        "subjectPath": "/sppd/abc",
+                        "editPath": "/sppd/abc/ubah",
+                    }),
+                })
+                .await
+                .expect("task");
+            assert!(created);
+            t
+        }
+
+        async fn decide(&self, t: &ApprovalTask, who: &str, outcome: &str, note: &str) {
+            let p = Principal::of(&self.emp(who).await);
+            self.approvals
+                .decide(&t.id, &p, outcome, note)
+                .await
+                .expect("decided");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_revision_task_and_its_mail_carry_the_reason_who_returned_it_and_the_edit_page() {
+        let w = world().await;
+        let first = w.ask(1, TaskKind::ApprovalStep, 1, "kasubag").await;
+        w.decide(&first, "kasubag", "return", "Lampirkan undangan rapat")
+            .await;
+        let revision = w.ask(2, TaskKind::Resubmit, 1, "staf").await;
+        let r = revision.returned().expect("the reason is on the task");
+        assert_eq!(r.note, "Lampirkan undangan rapat");
+        let kasubag = w.emp("kasubag").await;
+        assert_eq!(r.by_name, kasubag.name);
+        assert_eq!(r.by_role, kasubag.jabatan);
+        let mail = compose(&revision, "Ahmad", "staf@x.test", "https://paraf.test/");
+        assert!(mail.subject.contains("Mohon perbaikan"), "{}", mail.subject);
+        for want in [
+            "Alasan: Lampirkan undangan rapat",
+            &format!("{} ({})", kasubag.name, kasubag.jabatan),
+            "Ubah pengajuan di:\nhttps://paraf.test/sppd/abc/ubah",
+            "Reason: Lampirkan undangan rapat",
+        ] {
+            assert!(mail.text.contains(want), "{want:?} not in {}", mail.text);
+        }
+        assert!(mail
+            .links
+            .contains(&"https://paraf.test/sppd/abc/ubah".to_string()));
+    }
+
+    #[tokio::test]
+    async fn a_note_given_with_an_approval_is_in_the_history_and_in_the_next_approvers_mail() {
+        let w = world().await;
+        let first = w.ask(1, TaskKind::ApprovalStep, 1, "kasubag").await;
+        w.decide(&first, "kasubag", "approve", "Anggaran cukup, lanjutkan")
+            .await;
+        let decided = w.approvals.get(&first.id).await.expect("task");
+        let last = decided.history.last().expect("history");
+        assert!(
+            last.text.id.contains("Anggaran cukup, lanjutkan"),
+            "{:?}",
+            last.text
+        );
+        let second = w.ask(2, TaskKind::ApprovalStep, 2, "kabag").await;
+        assert_eq!(second.earlier.len(), 1);
+        assert!(
+            second.returned().is_none(),
+            "only a revision task has a reason"
+        );
+        let mail = compose(&second, "Kabag", "kabag@x.test", "https://paraf.test");
+        assert!(mail.text.contains("Catatan sebelumnya:"), "{}", mail.text);
+        assert!(mail.text.contains("disetujui"), "{}", mail.text);
+        assert!(
+            mail.text.contains("Anggaran cukup, lanjutkan"),
+            "{}",
+            mail.text
+        );
+        assert!(mail
+            .text
+            .contains("Lihat pengajuan: https://paraf.test/sppd/abc"));
+        // An approval without a note adds nothing to mail.
+        w.decide(&second, "kabag", "approve", "").await;
+        let third = w.ask(3, TaskKind::ApprovalStep, 3, "ppk").await;
+        assert_eq!(third.earlier.len(), 1);
+    }
+
+    #[test]
+    fn a_request_path_must_be_a_local_path() {
+        let mut t: ApprovalTask = serde_json::from_value(json!({
+            "id": "a", "kind": "resubmit", "execution_id": "e", "step": 1, "action": "resubmit",
+            "assignee_id": "x", "assignee_name": "X", "acting_id": null, "requester_id": "x",
+            "requester_name": "X", "subject": "s", "document": null,
+            "request": {"editPath": "//evil.example/x"},
+            "created": "2026-11-28T09:00:00+07:00", "due": "2026-11-28T09:00:00+07:00",
+            "expires": "2026-11-28T09:00:00+07:00", "status": "open", "origin": "new",
+            "decision": null, "delivered": false, "mail_sent": false, "reminders": 0,
+            "next_assignee": null, "next_due": null, "superseded_by": null, "history": [],
+            "version": 1, "task_token": "t"
+        }))
+        .expect("a task stored before notes existed still reads");
+        assert_eq!(t.request_path("editPath"), None);
+        t.request = json!({"editPath": "/sppd/abc/ubah"});
+        assert_eq!(t.request_path("editPath"), Some("/sppd/abc/ubah"));
     }
 }

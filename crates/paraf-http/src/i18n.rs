@@ -113,6 +113,27 @@ impl Lang {
     }
 }
 
+impl Lang {
+    /// An instant as people read it, in WIB: "7 Desember 2026 09.05 WIB" /
+    /// "7 December 2026 09:05 WIB".
+    pub fn date_time(self, at: time::OffsetDateTime) -> String {
+        let wib = at.to_offset(paraf_core::WIB);
+        let d = wib.date();
+        let m = self.texts().months[month_index(d.month())];
+        let sep = match self {
+            Lang::Id => '.',
+            Lang::En => ':',
+        };
+        format!(
+            "{} {m} {} {:02}{sep}{:02} WIB",
+            d.day(),
+            d.year(),
+            wib.hour(),
+            wib.minute()
+        )
+    }
+}
+
 fn month_index(m: Month) -> usize {
     u8::from(m) as usize - 1
 }

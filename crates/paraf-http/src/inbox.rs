@@ -195,6 +195,8 @@ pub struct DecisionView {
     pub note: String,
     pub by_id: String,
     pub by_name: String,
+    /// The position decided in: the assignee's jabatan ("Plh. …" for their Plh).
+    pub by_role: String,
     /// The assignee's name when their Plh decided.
     pub on_behalf_of: Option<String>,
     /// RFC 3339.
@@ -243,6 +245,10 @@ pub struct TaskView {
     /// The page a mailed link opens.
     pub link: String,
     pub history: Vec<HistoryView>,
+    /// Notes given with the decisions taken before this task.
+    pub earlier: Vec<paraf_core::approvals::Note>,
+    /// A revision task: why the request was returned, and by whom.
+    pub returned: Option<paraf_core::approvals::Note>,
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -273,6 +279,7 @@ fn task_view(state: &AppState, t: &ApprovalTask, lang: Lang) -> TaskView {
             note: d.note.clone(),
             by_id: d.by_id.clone(),
             by_name: d.by_name.clone(),
+            by_role: d.by_role.clone(),
             on_behalf_of: d.on_behalf_of.clone(),
             at: rfc3339(d.at),
         }),
@@ -290,6 +297,8 @@ fn task_view(state: &AppState, t: &ApprovalTask, lang: Lang) -> TaskView {
                 text: lang.pick(&h.text).to_string(),
             })
             .collect(),
+        earlier: t.earlier.clone(),
+        returned: t.returned().cloned(),
     }
 }
 
@@ -688,11 +697,17 @@ struct TaskPage {
     message: Option<String>,
     /// Shown only when the viewer may decide and the task is open.
     choices: Vec<ChoiceView>,
+    /// The step's answers: approve, and the refusals that need a reason.
+    step_choices: bool,
     note: String,
     note_error: Option<String>,
     newer: Option<String>,
     can_reassign: bool,
     history: Vec<HistoryLine>,
+    sx: &'static crate::subject::SubjectTexts,
+    subject_view: crate::subject::SubjectView,
+    /// Approving asks first: the documents and the role named.
+    confirm: Option<crate::subject::ConfirmView>,
 }
 
 /// One history line on the page: machine-readable time plus the WIB time people read.
@@ -714,7 +729,8 @@ async fn task_page_view(
     let now = state.clock.now();
     let open = t.is_open() && now < t.expires;
     let may_decide = open && a.may_decide(t, &page.id.0).await?;
-    let choices = if may_decide {
+    let subject_view = crate::subject::view(state, t, &page.id.0, page.lang).await;
+    let choices = if may_decide && !subject_view.revised_elsewhere {
         t.kind
             .outcomes()
             .iter()
@@ -764,6 +780,7 @@ async fn task_page_view(
         expires: waktu_wib(t.expires),
         status,
         message,
+        step_choices: t.kind == paraf_core::approvals::TaskKind::ApprovalStep,
         choices,
         note: String::new(),
         note_error: None,
@@ -779,6 +796,9 @@ async fn task_page_view(
                 text: page.lang.pick(&h.text).to_string(),
             })
             .collect(),
+        sx: crate::subject::texts(page.lang),
+        subject_view,
+        confirm: None,
     })
 }
 
@@ -820,6 +840,51 @@ struct DecisionForm {
     decision: String,
     #[serde(default)]
     note: String,
+    /// Set by the confirmation form: approving a task that ends in documents is asked
+    /// twice, the second time naming the documents and the role they are signed in.
+    #[serde(default)]
+    confirmed: String,
+}
+
+/// The confirmation asked before an approval that signs or initials documents, when not
+/// answered yet: the task page with the question in place of the decision forms.
+async fn confirmation_page(
+    state: &AppState,
+    page: &Page,
+    task_id: &str,
+    f: &DecisionForm,
+) -> Option<Response> {
+    if paraf_core::approvals::Outcome::parse(&f.decision)
+        != Some(paraf_core::approvals::Outcome::Approve)
+        || f.confirmed == "1"
+    {
+        return None;
+    }
+    let a = approvals(state);
+    let t = a.get(task_id).await.ok()?;
+    let open = t.is_open() && state.clock.now() < t.expires;
+    // Anything else (already decided, not theirs) is for `decide` to answer.
+    if !open || !a.may_decide(&t, &page.id.0).await.ok()? {
+        return None;
+    }
+    let mut view = match task_page_view(state, page, &t, None).await {
+        Ok(v) => v,
+        Err(e) => return Some(error_page(page.lang, ApiError::from(e).kind)),
+    };
+    if !view.subject_view.needs_confirmation() {
+        return None;
+    }
+    let c = crate::subject::confirmation(
+        state,
+        &view.subject_view,
+        &t,
+        &page.id.0,
+        page.lang,
+        &f.note,
+    )
+    .await;
+    view.confirm = Some(c);
+    Some(render(StatusCode::OK, &view))
 }
 
 /// The decision form: acts once; a repeat says "sudah diputuskan" and changes nothing.
@@ -834,6 +899,9 @@ async fn task_decide(
     };
     if let Some(r) = page.csrf_refusal(&f.csrf) {
         return r;
+    }
+    if let Some(r) = confirmation_page(&state, &page, &task_id, &f).await {
+        return (page.jar, r).into_response();
     }
     let x = tx(page.lang);
     let (status, message, t) =

@@ -32,6 +32,7 @@ pub mod jwt;
 pub mod limits;
 pub mod pages;
 pub mod signing;
+pub mod subject;
 pub mod travel;
 
 use std::sync::Arc;
@@ -202,13 +203,14 @@ pub fn router(state: AppState) -> Router {
         .merge(dispositions::page_routes())
         .merge(travel::page_routes())
         .merge(signing::page_routes())
+        .merge(subject::page_routes())
         .layer(
             ServiceBuilder::new()
                 .layer(SetResponseHeaderLayer::if_not_present(
                     header::CONTENT_SECURITY_POLICY,
                     HeaderValue::from_static(
                         "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-                     form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                     font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
                     ),
                 ))
                 .layer(SetResponseHeaderLayer::if_not_present(

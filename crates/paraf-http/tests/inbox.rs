@@ -407,3 +407,66 @@ async fn reminders_before_the_due_time_and_escalation_after_it_show_in_the_task_
     let r = t.decide(&s, &first, "approve").await;
     assert_ne!(r.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_approval_that_ends_in_a_described_document_shows_its_pages_and_asks_before_signing() {
+    let t = T::new().await;
+    let tok = t.token(&t.staf).await;
+    let spec = json!({
+        "type": "spt", "classification": "KP.01", "title": "Surat Tugas bimbingan teknis",
+        "data": {
+            "nomor": "12/KP.01-ST/32/2026", "tanggal": "2026-11-30",
+            "menimbang": "bahwa perlu menugaskan pegawai", "dasar": "DIPA 2026",
+            "pegawai": [{"nama": "Pegawai staf", "nip": "199001012015011102", "jabatan": "staf"}],
+            "untuk": "Bimbingan teknis arsip", "tempat_tujuan": "Kota Bandung",
+            "tanggal_berangkat": "2026-12-02", "tanggal_kembali": "2026-12-03",
+            "penandatangan": {"jabatan": "Kepala", "nama": "Pegawai kepala", "nip": "199001012015011100"}
+        }
+    });
+    let r = t
+        .send(json_req(
+            "POST",
+            "/api/v1/approvals",
+            Some(&tok),
+            &json!({"subject": "Surat tugas bimtek arsip", "document": "ST bimtek", "document_spec": spec}),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let name = r.json()["name"].as_str().unwrap().to_string();
+    t.wf.run_until_idle().await.unwrap();
+    let id = t.tasks(&name).await[0]["id"].as_str().unwrap().to_string();
+    let s = t.session(&t.kasubag).await;
+    let page = t.page(&s, &format!("/tasks/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(">Bimbingan teknis arsip</text>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Anda memaraf dokumen ini"));
+    let pdf = t.page(&s, &format!("/tasks/{id}/pratinjau/1")).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(pdf.body.starts_with("%PDF-"));
+    // The kasubag initials (the kepala signs last): asked first, in those words.
+    let r = t.decide(&s, &id, "approve").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("Anda akan memaraf Surat Tugas 12/KP.01-ST/32/2026 untuk “Surat tugas bimtek arsip” sebagai kasubag."),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(">Ya, paraf</button>"));
+    assert_eq!(t.task(&id).await["status"], "open");
+    // Through the API the decision stands as it always did: one explicit call.
+    let tok = t.token(&t.kasubag).await;
+    let r = t
+        .send(json_req(
+            "POST",
+            &format!("/api/v1/tasks/{id}/decision"),
+            Some(&tok),
+            &json!({"decision": "approve"}),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["decision"]["by_role"], "kasubag");
+}

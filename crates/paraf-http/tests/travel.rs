@@ -648,3 +648,352 @@ async fn a_draft_with_impossible_dates_or_a_non_object_body_is_refused_and_not_s
     let r = t.send(get("/api/v1/sppd?scope=mine", Some(&tok))).await;
     assert_eq!(r.json().as_array().unwrap().len(), 0, "no draft was stored");
 }
+
+// ---------- what approvers see (the task page) and a returned order ----------
+
+/// Percent-encodes a form value.
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+impl T {
+    /// A submitted order of staf (7–9 December 2026, Jakarta), its approval started.
+    async fn submitted(&self) -> String {
+        let tok = self.token("staf").await;
+        let id = self.draft(&tok).await;
+        let r = self.submit(&tok, &id).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        self.wf.run_until_idle().await.unwrap();
+        id
+    }
+
+    /// The open task of order `id` that `local` may decide.
+    async fn task_of(&self, local: &str, id: &str) -> String {
+        let tok = self.token(local).await;
+        let r = self
+            .send(get(&format!("/api/v1/sppd/{id}"), Some(&tok)))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()["task_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no open task for {local}: {}", r.body))
+            .to_string()
+    }
+
+    /// `local` decides their task on order `id` through the API; the workflow moves on.
+    async fn decide_api(&self, local: &str, id: &str, decision: &str, note: &str) {
+        let task = self.task_of(local, id).await;
+        let tok = self.token(local).await;
+        let r = self
+            .send(json_req(
+                "POST",
+                &format!("/api/v1/tasks/{task}/decision"),
+                Some(&tok),
+                &json!({"decision": decision, "note": note}),
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        self.wf.run_until_idle().await.unwrap();
+    }
+
+    async fn task_status(&self, task: &str) -> String {
+        let tok = self.token("admin").await;
+        let r = self
+            .send(get(&format!("/api/v1/tasks/{task}"), Some(&tok)))
+            .await;
+        r.json()["status"].as_str().unwrap().to_string()
+    }
+
+    /// The newest mail to the demo user `local`.
+    fn mail_to(&self, local: &str) -> paraf_core::Mail {
+        let to = login(local);
+        self.outbox
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m.to.contains(&to))
+            .cloned()
+            .unwrap_or_else(|| panic!("no mail to {to}"))
+    }
+}
+
+#[tokio::test]
+async fn the_ppk_reads_the_trip_and_the_documents_pages_then_confirms_naming_the_sppd_and_the_role()
+{
+    let t = T::new().await;
+    let id = t.submitted().await;
+    t.decide_api("kasubag", &id, "approve", "").await;
+    t.decide_api("kabag", &id, "approve", "").await;
+    let task = t.task_of("ppk", &id).await;
+    let s = t.session("ppk").await;
+    let page = t.page(&s, &format!("/tasks/{task}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let stored = Travel::new(t.state.table.clone(), t.state.clock.clone())
+        .load(&id)
+        .await
+        .unwrap();
+    let total = paraf_core::format::rupiah(stored.estimate.as_ref().unwrap().total);
+    for want in [
+        "Rapat koordinasi logistik pemilu",
+        "7 Desember 2026 – 9 Desember 2026",
+        "Ahmad Fauzi, S.E.",
+        "Analis Keuangan",
+        "Jakarta Pusat, DKI Jakarta",
+        "kereta api",
+        "524111",
+        total.as_str(),
+        &format!("href=\"/sppd/{id}\""),
+        // The documents as pages: the SPT and the traveller's SPPD, their PDFs linked.
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"doc-page\"",
+        ">SURAT TUGAS</text>",
+        &format!("/tasks/{task}/pratinjau/1"),
+        &format!("/tasks/{task}/pratinjau/2"),
+        "Anda menandatangani dokumen ini",
+    ] {
+        assert!(page.body.contains(want), "{want:?} not on the task page");
+    }
+    assert!(!page.body.contains("2026-12-07"), "no ISO date on the page");
+    // Reject and return are their own form, their reason required.
+    assert!(page.body.contains("class=\"danger\""));
+    assert!(page
+        .body
+        .contains("id=\"field-note\" name=\"note\" rows=\"3\" required"));
+
+    // "Setujui" asks first, naming what is signed and the role; nothing is decided yet.
+    let csrf = hidden(&page.body, "csrf").unwrap();
+    let uri = format!("/tasks/{task}");
+    let r = t
+        .send(form_post(
+            &s,
+            &uri,
+            format!(
+                "csrf={csrf}&decision=approve&note={}",
+                enc("Biaya sesuai SBM")
+            ),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.contains("Anda akan menandatangani SPPD – Ahmad Fauzi, S.E. dan memaraf Surat Tugas untuk “Perjalanan dinas ke Jakarta Pusat, DKI Jakarta: Rapat koordinasi logistik pemilu” sebagai Pejabat Pembuat Komitmen."),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("name=\"confirmed\" value=\"1\""));
+    assert!(
+        r.body.contains("value=\"Biaya sesuai SBM\""),
+        "the note is kept"
+    );
+    assert_eq!(t.task_status(&task).await, "open");
+    // Confirmed: decided, with its note.
+    let r = t
+        .send(form_post(
+            &s,
+            &uri,
+            format!(
+                "csrf={csrf}&decision=approve&confirmed=1&note={}",
+                enc("Biaya sesuai SBM")
+            ),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(t.task_status(&task).await, "decided");
+    // In English: the same question in English words.
+    t.wf.run_until_idle().await.unwrap();
+    let last = t.task_of("sekretaris", &id).await;
+    let s = t.session("sekretaris").await;
+    let page = t.page(&s, &format!("/tasks/{last}?lang=en")).await;
+    let csrf = hidden(&page.body, "csrf").unwrap();
+    let r = t
+        .send(form_post(
+            &s,
+            &format!("/tasks/{last}?lang=en"),
+            format!("csrf={csrf}&decision=approve&note="),
+        ))
+        .await;
+    assert!(
+        r.body
+            .contains("You are about to sign Surat Tugas (assignment letter) for"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("as Sekretaris KPU Provinsi Jawa Barat."));
+    // The earlier note is on the page of the next step.
+    assert!(r.body.contains("Biaya sesuai SBM"));
+}
+
+#[tokio::test]
+async fn return_and_reject_without_a_reason_are_422_naming_note_on_the_page_and_in_the_api() {
+    let t = T::new().await;
+    let id = t.submitted().await;
+    let task = t.task_of("kasubag", &id).await;
+    let s = t.session("kasubag").await;
+    for decision in ["return", "reject"] {
+        let r = t
+            .post_page(
+                &s,
+                &format!("/tasks/{task}"),
+                &format!("/tasks/{task}"),
+                &format!("decision={decision}&note=+++"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("id=\"error-note\""), "{}", r.body);
+        assert!(r
+            .body
+            .contains("tuliskan alasan penolakan atau pengembalian"));
+        let tok = t.token("kasubag").await;
+        let r = t
+            .send(json_req(
+                "POST",
+                &format!("/api/v1/tasks/{task}/decision"),
+                Some(&tok),
+                &json!({"decision": decision}),
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(
+            r.json()["error"]["fields"]["note"].is_string(),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(t.task_status(&task).await, "open");
+}
+
+#[tokio::test]
+async fn the_preview_pdf_is_for_whoever_may_see_the_task_and_404_past_its_documents() {
+    let t = T::new().await;
+    let id = t.submitted().await;
+    let task = t.task_of("kasubag", &id).await;
+    for who in ["kasubag", "staf", "admin"] {
+        let s = t.session(who).await;
+        let r = t.page(&s, &format!("/tasks/{task}/pratinjau/1")).await;
+        assert_eq!(r.status, StatusCode::OK, "{who}: {}", r.body);
+        assert_eq!(r.headers[header::CONTENT_TYPE], "application/pdf");
+        assert!(r.body.starts_with("%PDF-"));
+    }
+    let s = t.session("kasubag").await;
+    assert_eq!(
+        t.page(&s, &format!("/tasks/{task}/pratinjau/3"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "one SPT and one SPPD"
+    );
+    assert_eq!(
+        t.page(&s, &format!("/tasks/{task}/pratinjau/nol"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.page(&s, "/tasks/00000000000000000000000000000000/pratinjau/1")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    for stranger in ["budi.santoso", "kabag"] {
+        let s = t.session(stranger).await;
+        let r = t.page(&s, &format!("/tasks/{task}/pratinjau/1")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{stranger}");
+        assert!(!r.body.starts_with("%PDF"));
+    }
+    // Not signed in: to the login page, never the document.
+    let r = t
+        .send(get(&format!("/tasks/{task}/pratinjau/1"), None))
+        .await;
+    assert!(r.status.is_redirection(), "{}", r.status);
+    // Decided: nothing left to preview.
+    t.decide_api("kasubag", &id, "approve", "").await;
+    let r = t.page(&s, &format!("/tasks/{task}/pratinjau/1")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_returned_order_shows_its_reason_and_who_returned_it_in_the_mail_the_task_and_atop_the_order(
+) {
+    let t = T::new().await;
+    let id = t.submitted().await;
+    let task = t.task_of("kasubag", &id).await;
+    let s = t.session("kasubag").await;
+    let reason = "Lampirkan undangan rapat dari KPU RI";
+    let r = t
+        .post_page(
+            &s,
+            &format!("/tasks/{task}"),
+            &format!("/tasks/{task}"),
+            &format!("decision=return&note={}", enc(reason)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    t.wf.run_until_idle().await.unwrap();
+    let who = "Teguh Prasetyo, S.E. (Kepala Subbagian Keuangan)";
+    let edit = format!("/sppd/{id}/ubah");
+
+    let mail = t.mail_to("staf");
+    assert!(mail.subject.contains("Mohon perbaikan"), "{}", mail.subject);
+    for want in [reason, who, &format!("http://paraf.test{edit}")] {
+        assert!(
+            mail.text.contains(want),
+            "{want:?} not in the mail:\n{}",
+            mail.text
+        );
+    }
+    let revision = mail.links[0].rsplit('/').next().unwrap().to_string();
+
+    // The revision task: the reason, who, and the edit form (no bare "resubmit" that
+    // would skip the order's rules).
+    let staf = t.session("staf").await;
+    let r = t.page(&staf, &format!("/tasks/{revision}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for want in [reason, who, &format!("href=\"{edit}\"")] {
+        assert!(r.body.contains(want), "{want:?} not on the revision task");
+    }
+    assert!(!r.body.contains("value=\"resubmit\""));
+
+    // The order page says so first, before the order's facts.
+    let r = t.page(&staf, &format!("/sppd/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let at = |s: &str| {
+        r.body
+            .find(s)
+            .unwrap_or_else(|| panic!("{s:?} not on the order page"))
+    };
+    assert!(at(reason) < at("<dl class=\"facts\">"));
+    assert!(at(who) < at("<dl class=\"facts\">"));
+    assert!(at(&format!("href=\"{edit}\"")) < at("<dl class=\"facts\">"));
+    // Only the requester is offered the edit form; the approver reads the reason.
+    let r = t.page(&s, &format!("/sppd/{id}")).await;
+    assert!(r.body.contains(reason));
+    assert!(!r
+        .body
+        .contains(&format!("class=\"button\" href=\"{edit}\"")));
+    // The API says the same.
+    let tok = t.token("staf").await;
+    let v = t
+        .send(get(&format!("/api/v1/sppd/{id}"), Some(&tok)))
+        .await
+        .json();
+    assert_eq!(v["returned"]["note"], reason);
+    assert_eq!(v["returned"]["by_role"], "Kepala Subbagian Keuangan");
+}
+
+#[tokio::test]
+async fn a_note_given_with_an_approval_is_on_the_order_timeline_and_in_the_next_approvers_mail() {
+    let t = T::new().await;
+    let id = t.submitted().await;
+    let note = "Anggaran tersedia di DIPA 2026";
+    t.decide_api("kasubag", &id, "approve", note).await;
+    let mail = t.mail_to("kabag");
+    assert!(mail.text.contains("Catatan sebelumnya:"), "{}", mail.text);
+    assert!(mail.text.contains(note), "{}", mail.text);
+    assert!(mail
+        .text
+        .contains("Teguh Prasetyo, S.E. (Kepala Subbagian Keuangan)"));
+    let staf = t.session("staf").await;
+    let r = t.page(&staf, &format!("/sppd/{id}")).await;
+    let timeline = r.body.split("class=\"history\"").nth(1).expect("timeline");
+    assert!(timeline.contains(note), "{timeline}");
+}

@@ -46,7 +46,9 @@ pub enum FontFace {
 }
 
 impl FontFace {
-    fn data(self) -> &'static [u8] {
+    /// The TrueType file carried in the binary (also served to browsers, so a document's
+    /// SVG preview shows the face its PDF embeds).
+    pub fn data(self) -> &'static [u8] {
         match self {
             FontFace::Regular => REGULAR,
             FontFace::Bold => BOLD,

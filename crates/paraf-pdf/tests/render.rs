@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use paraf_pdf::render::{layouts, render_at, Layout, Letterhead, RenderError, Rendered};
+use paraf_pdf::render::{
+    layouts, render_at, render_svg, Layout, Letterhead, RenderError, Rendered,
+};
 use serde_json::{json, Value};
 use time::macros::datetime;
 
@@ -475,6 +477,61 @@ fn the_pdf_carries_pdfa_identification_and_an_srgb_output_intent() {
             "/ID [",
         ],
     );
+}
+
+/// The words of SVG pages: the text runs, entities decoded, whitespace collapsed.
+fn svg_words(pages: &[String]) -> String {
+    let mut out = Vec::new();
+    for page in pages {
+        for run in page.split("<text ").skip(1) {
+            let inner = run.split_once('>').map(|(_, r)| r).unwrap_or("");
+            let text = inner.split("</text>").next().unwrap_or("");
+            let text = text
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&amp;", "&");
+            out.extend(text.split_whitespace().map(str::to_string));
+        }
+    }
+    out.join(" ")
+}
+
+#[test]
+fn the_svg_preview_has_the_pdfs_pages_and_every_word_poppler_reads_from_the_pdf() {
+    for (layout, data) in [
+        (layouts::SPT, spt_data()),
+        (layouts::REKAP_ABSENSI, absensi_data(40)),
+        (layouts::KUITANSI, kuitansi_data()),
+    ] {
+        let out = render_layout(layout, &data);
+        let pages = render_svg(layout, &data, &Letterhead::kpu_jabar()).unwrap();
+        assert_eq!(pages.len(), out.pages);
+        let svg = svg_words(&pages);
+        for word in pdftotext(&out.pdf).split_whitespace() {
+            assert!(svg.contains(word), "{word:?} is missing from the SVG pages");
+        }
+        // Each signature slot is outlined on its page, nowhere else.
+        for (i, page) in pages.iter().enumerate() {
+            assert!(page.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+            assert!(page.ends_with("</svg>"));
+            let slots = out.signature_slots.iter().filter(|s| s.page == i).count();
+            assert_eq!(page.matches("class=\"slot\"").count(), slots, "page {i}");
+        }
+    }
+}
+
+#[test]
+fn svg_text_is_escaped() {
+    let layout = r#"{"title": "Uji", "blocks": [{"type": "paragraph", "text": "{{isi}}"}]}"#;
+    let pages = render_svg(
+        layout,
+        &json!({"isi": "<script>alert(1)</script> & \"kutip\""}),
+        &Letterhead::kpu_jabar(),
+    )
+    .unwrap();
+    assert!(!pages[0].contains("<script>"), "{}", pages[0]);
+    assert!(pages[0].contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;kutip&quot;"));
 }
 
 // Samples for a human look: `cargo run -p paraf-pdf --example render_samples`.

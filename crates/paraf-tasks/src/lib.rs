@@ -4,5 +4,6 @@
 
 pub mod definitions;
 pub mod notify;
+pub mod preview;
 pub mod sign;
 pub mod travel;

@@ -16,7 +16,7 @@ use paraf_core::travel::{
     date_str, settle_person, Decider, OrderStatus, SettlementDoc, Travel, TravelOrder,
     CLASSIFICATION, SERVICE,
 };
-use paraf_core::{Employee, Mail, Mailer, Principal, Role, ServiceError};
+use paraf_core::{Employee, Mail, Mailer, Org, Principal, Role, ServiceError};
 use paraf_pdf::render::layouts;
 use paraf_pdf::{Placement, Rect, SignOptions};
 use serde_json::{json, Value};
@@ -46,53 +46,14 @@ pub async fn finalize(
     let deciders = travel.deciders(&o).await?;
     let on = signed_at.to_offset(paraf_core::WIB).date();
     let o = travel.allocate_approval_numbers(&o.id, on).await?;
-    let mut people = Vec::new();
-    for d in &deciders {
-        people.push((d.clone(), employee(ctx, &d.employee_id).await?));
-    }
-    // The SPT: everyone initials, the Sekretaris (the last step) signs.
-    let sekretaris = people
-        .last()
-        .cloned()
+    let people = people_of(&ctx.org, &deciders).await?;
+    let mut papers = approval_papers(&o, &people, execution_id, on)?.into_iter();
+    let spt = papers
+        .next()
         .ok_or_else(|| SignTaskError::Invalid("the order has no approval chain".into()))?;
-    let spt_steps = initials_then_sign(&people, "penandatangan");
-    let spt_number = o.numbers.spt.clone().unwrap_or_default();
-    let spt = sign_document(
-        ctx,
-        Paper {
-            id: document_id_for(&format!("{execution_id}#spt")),
-            layout: "spt",
-            data: spt_data(&o, &sekretaris.0, &sekretaris.1, on),
-            number: spt_number,
-            series: Some(&numbers::SPT),
-            title: format!("Surat Tugas {}", o.maksud),
-            steps: spt_steps,
-        },
-        &o,
-        signed_at,
-    )
-    .await?;
-    // One SPPD per traveller: the reviewers before the PPK initial, the PPK signs.
-    let ppk_pos = people
-        .iter()
-        .position(|(d, _)| {
-            d.employee_id == o.ppk_id || d.on_behalf_of.as_deref() == Some(o.ppk_id.as_str())
-        })
-        .unwrap_or(people.len().saturating_sub(1));
-    let ppk = people[ppk_pos].clone();
-    let sppd_steps = initials_then_sign(&people[..=ppk_pos], "ppk");
+    let spt = sign_document(ctx, spt, &o, signed_at).await?;
     let mut sppd_ids = Vec::new();
-    for (i, t) in o.pelaksana.iter().enumerate() {
-        let number = o.numbers.sppd.get(i).cloned().unwrap_or_default();
-        let paper = Paper {
-            id: document_id_for(&format!("{execution_id}#sppd#{i}")),
-            layout: "sppd",
-            data: sppd_data(&o, i, &ppk.0, &ppk.1, on),
-            number,
-            series: Some(&numbers::SPPD),
-            title: format!("SPPD {} {}", t.nama, o.maksud),
-            steps: sppd_steps.clone(),
-        };
+    for paper in papers {
         let doc = sign_document(ctx, paper, &o, signed_at).await?;
         sppd_ids.push(doc.id);
     }
@@ -128,7 +89,7 @@ pub async fn settle(
     let on = now.to_offset(paraf_core::WIB).date();
     let o = travel.allocate_settlement_numbers(&o.id, on).await?;
     let sbm = travel.sbm_of(&o).await?;
-    let ppk = employee(ctx, &verifier).await?;
+    let ppk = employee(&ctx.org, &verifier).await?;
     let bendahara_v = o
         .verifications
         .iter()
@@ -136,7 +97,7 @@ pub async fn settle(
         .find(|v| v.accepted && v.role == "bendahara")
         .map(|v| (v.by_id.clone(), v.at));
     let bendahara = match bendahara_v {
-        Some((id, at)) => Some((employee(ctx, &id).await?, at)),
+        Some((id, at)) => Some((employee(&ctx.org, &id).await?, at)),
         None => None,
     };
     let who =
@@ -266,7 +227,7 @@ pub async fn settle(
     }
     // The trip report, signed by the PPK who accepted it (the reporter's words, the
     // PPK's acceptance).
-    let reporter = employee(ctx, &o.requester_id).await?;
+    let reporter = employee(&ctx.org, &o.requester_id).await?;
     let report = json!({
         "nomor_spt": o.numbers.spt, "tanggal_spt": tanggal_sppd, "tanggal": date_str(on),
         "maksud": o.maksud, "tempat_tujuan": o.tempat_tujuan.label(),
@@ -302,6 +263,98 @@ pub async fn settle(
     Ok(travel.mark_completed(&o.id, docs, paid).await?)
 }
 
+/// Each decider of the chain with their employee record (active).
+async fn people_of(
+    org: &Org,
+    deciders: &[Decider],
+) -> Result<Vec<(Decider, Employee)>, SignTaskError> {
+    let mut people = Vec::with_capacity(deciders.len());
+    for d in deciders {
+        people.push((d.clone(), employee(org, &d.employee_id).await?));
+    }
+    Ok(people)
+}
+
+/// What the last approval of an order signs, in signing order: the SPT (everyone
+/// initials, the Sekretaris — the last step — signs) and one SPPD per traveller (the
+/// reviewers before the PPK initial, the PPK signs). The approvers preview the same
+/// papers before they decide ([`approval_drafts`]).
+fn approval_papers<'a>(
+    o: &TravelOrder,
+    people: &[(Decider, Employee)],
+    execution_id: &str,
+    on: time::Date,
+) -> Result<Vec<Paper<'a>>, SignTaskError> {
+    let (sekretaris_d, sekretaris) = people
+        .last()
+        .ok_or_else(|| SignTaskError::Invalid("the order has no approval chain".into()))?;
+    let mut papers = vec![Paper {
+        id: document_id_for(&format!("{execution_id}#spt")),
+        layout: "spt",
+        data: spt_data(o, sekretaris_d, sekretaris, on),
+        number: o.numbers.spt.clone().unwrap_or_default(),
+        series: Some(&numbers::SPT),
+        title: format!("Surat Tugas {}", o.maksud),
+        steps: initials_then_sign(people, "penandatangan"),
+    }];
+    let ppk_pos = people
+        .iter()
+        .position(|(d, _)| {
+            d.employee_id == o.ppk_id || d.on_behalf_of.as_deref() == Some(o.ppk_id.as_str())
+        })
+        .unwrap_or(people.len() - 1);
+    let (ppk_d, ppk) = &people[ppk_pos];
+    let sppd_steps = initials_then_sign(&people[..=ppk_pos], "ppk");
+    for (i, t) in o.pelaksana.iter().enumerate() {
+        papers.push(Paper {
+            id: document_id_for(&format!("{execution_id}#sppd#{i}")),
+            layout: "sppd",
+            data: sppd_data(o, i, ppk_d, ppk, on),
+            number: o.numbers.sppd.get(i).cloned().unwrap_or_default(),
+            series: Some(&numbers::SPPD),
+            title: format!("SPPD {} {}", t.nama, o.maksud),
+            steps: sppd_steps.clone(),
+        });
+    }
+    Ok(papers)
+}
+
+/// Where a preview shows the number a document gets only when it is signed.
+pub const UNNUMBERED: &str = "[diberi nomor saat ditandatangani]";
+
+/// The SPT and SPPDs of an order in approval as its last approval will sign them, with
+/// today's date and without numbers or signatures: what the approvers read first.
+pub async fn approval_drafts(
+    org: &Org,
+    travel: &Travel,
+    o: &TravelOrder,
+    on: time::Date,
+) -> Result<Vec<crate::preview::Draft>, SignTaskError> {
+    let deciders = travel.deciders(o).await?;
+    let people = people_of(org, &deciders).await?;
+    let mut o = o.clone();
+    o.numbers.spt = Some(UNNUMBERED.into());
+    o.numbers.sppd = vec![UNNUMBERED.into(); o.pelaksana.len()];
+    Ok(approval_papers(&o, &people, "preview", on)?
+        .into_iter()
+        .map(|p| crate::preview::Draft {
+            kind: p.layout.to_string(),
+            layout: p.layout.to_string(),
+            title: p.title,
+            data: p.data,
+            signers: p
+                .steps
+                .iter()
+                .map(|s| crate::preview::DraftSigner {
+                    step: s.step,
+                    employee_id: s.who.id.clone(),
+                    kind: s.kind,
+                })
+                .collect(),
+        })
+        .collect())
+}
+
 /// Everyone of `people` initials (an invisible signature) but the last, who signs in the
 /// layout's `slot`.
 fn initials_then_sign<'a>(people: &[(Decider, Employee)], slot: &'a str) -> Vec<Step<'a>> {
@@ -310,17 +363,21 @@ fn initials_then_sign<'a>(people: &[(Decider, Employee)], slot: &'a str) -> Vec<
         .iter()
         .enumerate()
         .map(|(i, (d, e))| {
-            if i == last {
+            let step = if i == last {
                 Step::sign(e, slot, d.decided_at)
             } else {
                 Step::paraf(e, d.decided_at)
+            };
+            Step {
+                step: Some(d.step),
+                ..step
             }
         })
         .collect()
 }
 
-async fn employee(ctx: &SignContext, id: &str) -> Result<Employee, SignTaskError> {
-    match ctx.org.find_employee(id).await? {
+async fn employee(org: &Org, id: &str) -> Result<Employee, SignTaskError> {
+    match org.find_employee(id).await? {
         Some(e) if e.active => Ok(e),
         _ => Err(SignTaskError::UnknownEmployee(id.to_string())),
     }
@@ -429,6 +486,8 @@ struct Paper<'a> {
 /// so a reviewer's paraf says when they approved, and a re-run signs the same bytes.
 #[derive(Clone)]
 struct Step<'a> {
+    /// The chain step that decides it (none for the settlement's signers).
+    step: Option<u32>,
     who: Employee,
     kind: StepKind,
     slot: Option<&'a str>,
@@ -438,6 +497,7 @@ struct Step<'a> {
 impl<'a> Step<'a> {
     fn paraf(who: &Employee, at: Option<OffsetDateTime>) -> Step<'a> {
         Step {
+            step: None,
             who: who.clone(),
             kind: StepKind::Paraf,
             slot: None,
@@ -447,6 +507,7 @@ impl<'a> Step<'a> {
 
     fn sign(who: &Employee, slot: &'a str, at: Option<OffsetDateTime>) -> Step<'a> {
         Step {
+            step: None,
             who: who.clone(),
             kind: StepKind::Sign,
             slot: Some(slot),
@@ -637,7 +698,7 @@ async fn mail_travellers(ctx: &SignContext, mailer: &dyn Mailer, o: &TravelOrder
         o.id
     );
     for t in &o.pelaksana {
-        let Ok(emp) = employee(ctx, &t.employee_id).await else {
+        let Ok(emp) = employee(&ctx.org, &t.employee_id).await else {
             continue;
         };
         let spt = o.numbers.spt.clone().unwrap_or_default();
@@ -678,7 +739,11 @@ async fn mail_travellers(ctx: &SignContext, mailer: &dyn Mailer, o: &TravelOrder
 
 /// Whether a sign-task payload is a travel order's (`request.service == "sppd"`).
 pub fn order_of(payload: &Value) -> Option<&str> {
-    let r = payload.get("request")?;
+    order_of_request(payload.get("request")?)
+}
+
+/// The travel order an approval request is about, if it is one's.
+pub fn order_of_request(r: &Value) -> Option<&str> {
     (r.get("service")?.as_str()? == paraf_core::travel::SERVICE)
         .then(|| r.get("order").and_then(Value::as_str))
         .flatten()

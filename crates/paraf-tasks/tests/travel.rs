@@ -201,6 +201,65 @@ async fn an_approved_order_has_a_signed_spt_and_one_sppd_per_traveller_with_gapl
 }
 
 #[tokio::test]
+async fn the_documents_an_approver_previews_are_the_ones_signed_but_for_number_and_stamp() {
+    let w = world().await;
+    let o = w
+        .draft("staf", &["staf", "intan.permata"], w.day(0), w.day(2))
+        .await;
+    let o = w.submit(&o.id, "staf").await.expect("submit");
+    let request = serde_json::json!({"service": "sppd", "order": o.id});
+    let drafts = paraf_tasks::preview::drafts(w.travel.org(), &w.travel, &request, w.today)
+        .await
+        .expect("drafts");
+    let kinds: Vec<&str> = drafts.iter().map(|d| d.kind.as_str()).collect();
+    assert_eq!(kinds, ["spt", "sppd", "sppd"]);
+    // Who takes part in which: everyone initials the SPT and the Sekretaris (step 4)
+    // signs it; the PPK (step 3) signs the SPPDs, the Sekretaris is not on them.
+    use paraf_tasks::sign::StepKind::{Paraf, Sign};
+    assert_eq!(drafts[0].part_of(1), Some(Paraf));
+    assert_eq!(drafts[0].part_of(4), Some(Sign));
+    assert_eq!(drafts[1].part_of(3), Some(Sign));
+    assert_eq!(drafts[1].part_of(4), None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let previews: Vec<String> = drafts
+        .iter()
+        .map(|d| {
+            let pdf = d
+                .pdf(&w.ctx.letterhead, time::OffsetDateTime::now_utc())
+                .expect("pdf");
+            assert_eq!(
+                d.pages(&w.ctx.letterhead).expect("svg").len(),
+                paraf_pdf::pdf::Document::parse(&pdf)
+                    .expect("pdf")
+                    .pages()
+                    .expect("pages")
+                    .len(),
+            );
+            support::pdftotext(&pdf, &dir.path().join("preview.pdf"))
+        })
+        .collect();
+    assert!(previews[0].contains(paraf_tasks::travel::UNNUMBERED));
+
+    let o = w.approve_all(&o.id).await;
+    let spt_no = o.numbers.spt.clone().expect("number");
+    let signed = w.text(o.documents.spt.as_deref().expect("SPT")).await;
+    // Same words, once the number replaces the placeholder; the signed copy adds only
+    // the stamp's words after what the preview shows.
+    let expected = previews[0].replace(paraf_tasks::travel::UNNUMBERED, &spt_no);
+    let tail = expected.rsplit("Demikian").next().expect("closing");
+    assert!(
+        signed.contains(&expected[..expected.len() - tail.len()]),
+        "{signed}\n---\n{expected}"
+    );
+    for (i, id) in o.documents.sppd.iter().enumerate() {
+        let signed = w.text(id).await;
+        let expected = previews[i + 1].replace(paraf_tasks::travel::UNNUMBERED, &o.numbers.sppd[i]);
+        let head: String = expected.chars().take(400).collect();
+        assert!(signed.contains(&head), "{signed}\n---\n{head}");
+    }
+}
+
+#[tokio::test]
 async fn each_paraf_carries_the_time_its_reviewer_approved_and_the_requester_is_one_party() {
     let clock = Arc::new(FixedClock::new(
         time::OffsetDateTime::now_utc()

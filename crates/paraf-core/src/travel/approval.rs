@@ -66,6 +66,9 @@ impl Travel {
         let mut request = serde_json::Map::new();
         request.insert("service".into(), json!(SERVICE));
         request.insert("order".into(), json!(o.id));
+        // The order's page and its edit form: linked from the tasks and their mails.
+        request.insert("subjectPath".into(), json!(format!("/sppd/{}", o.id)));
+        request.insert("editPath".into(), json!(format!("/sppd/{}/ubah", o.id)));
         let name = o.execution_name.clone().unwrap_or_default();
         let started: Result<ApprovalRequest, ServiceError> = self
             .approvals

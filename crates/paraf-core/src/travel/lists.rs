@@ -102,8 +102,17 @@ impl Travel {
                     TaskKind::Resubmit => text!("perbaikan: ", "revision: "),
                 };
                 for h in &t.history {
+                    // A decision that changed the order (returned, rejected) is already
+                    // on the order's own timeline: same instant, same official.
+                    let on_order = |h: &crate::approvals::HistoryEntry| {
+                        o.timeline.iter().any(|e| {
+                            e.at == h.at
+                                && e.actor == h.actor
+                                && matches!(e.event.as_str(), "returned" | "rejected")
+                        })
+                    };
                     if h.event == "delivered"
-                        || h.event == "decided" && t.kind == TaskKind::Resubmit
+                        || h.event == "decided" && (t.kind == TaskKind::Resubmit || on_order(h))
                     {
                         continue;
                     }

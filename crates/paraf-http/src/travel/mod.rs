@@ -8,6 +8,7 @@
 mod api;
 mod forms;
 mod pages;
+mod subject;
 mod texts;
 
 pub use api::{
@@ -18,6 +19,7 @@ pub use forms::{CostUpload, FileUpload, ScanUpload, SppdForm, SppdUpdate};
 pub use pages::{
     page_routes, CostRow, EstGroup, EstRow, Fact, LineRow, LinkRow, ListRow, StepRow, StopRow, Tab,
 };
+pub use subject::{task_details, TaskDetails};
 pub use texts::{texts, SppdTexts, EN, ID};
 
 use std::collections::BTreeMap;
@@ -102,6 +104,8 @@ pub struct OrderView {
     pub report: ReportView,
     pub actual: Vec<CostView>,
     pub verifications: Vec<paraf_core::travel::Verification>,
+    /// A returned order (status `returned`): the reason, and who returned it.
+    pub returned: Option<paraf_core::approvals::Note>,
     pub return_note: Option<String>,
     /// Signing of the order's documents that failed and is being retried or waits for an
     /// administrator (none while all goes well).
@@ -270,9 +274,18 @@ async fn order_view(
         })
         .collect();
     let mut task_id = None;
+    let mut returned = None;
     if let Some(exec) = &o.execution_id {
         let mut tasks = tr.approvals().tasks_of_execution(exec).await?;
         tasks.sort_by_key(|t| t.created);
+        if o.status == OrderStatus::Returned {
+            returned = tasks
+                .iter()
+                .rev()
+                .filter(|t| t.kind == TaskKind::ApprovalStep)
+                .filter_map(|t| t.decision_note())
+                .find(|n| n.outcome == paraf_core::approvals::Outcome::Return);
+        }
         for t in &tasks {
             if t.kind != TaskKind::ApprovalStep {
                 continue;
@@ -394,6 +407,7 @@ async fn order_view(
             })
             .collect(),
         verifications: o.verifications.clone(),
+        returned,
         return_note: o.return_note.clone(),
         signing: crate::signing::open_step_of(state, paraf_core::travel::SERVICE, &o.id)
             .await?

@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use paraf_core::format::{rupiah, tanggal, waktu_wib};
 use paraf_core::travel::{
-    date_str, parse_date, Budget, Category, Follower, OrderInput, OrderStatus, Place, Stop,
-    TravelOrder, ACTUAL_KINDS, TRANSPORT_MODES,
+    date_str, parse_date, Budget, Category, Estimate, Follower, OrderInput, OrderStatus, Place,
+    Stop, TravelOrder, ACTUAL_KINDS, TRANSPORT_MODES,
 };
 use paraf_core::{ServiceError, Text};
 use serde::Deserialize;
@@ -759,6 +759,8 @@ struct DetailPage {
     status_code: String,
     message: Option<String>,
     errors: Vec<String>,
+    /// Returned for revision: the reason and who returned it, first thing on the page.
+    returned: Option<crate::subject::ReturnedView>,
     return_note: Option<String>,
     signing: Option<crate::signing::SigningView>,
     stx: &'static crate::signing::SigningTexts,
@@ -804,24 +806,17 @@ fn step_label(x: &SppdTexts, s: &str) -> &'static str {
     }
 }
 
-async fn detail_view(
-    state: &AppState,
-    page: &Page,
-    oid: &str,
-    message: Option<String>,
-    errors: Vec<String>,
-) -> Result<DetailPage, ApiError> {
-    let x = texts(page.lang);
-    let tr = travel(state);
-    let o = tr.get(oid, &page.id.0).await?;
-    let v = order_view(state, &tr, &o, &page.id.0, page.lang).await?;
-    let name_of = |id: &str| {
-        o.pelaksana
-            .iter()
-            .find(|t| t.employee_id == id)
-            .map(|t| t.nama.clone())
-            .unwrap_or_else(|| id.to_string())
-    };
+/// A traveller's name (their id when they are not on the order).
+fn traveller_name(o: &TravelOrder, id: &str) -> String {
+    o.pelaksana
+        .iter()
+        .find(|t| t.employee_id == id)
+        .map(|t| t.nama.clone())
+        .unwrap_or_else(|| id.to_string())
+}
+
+/// What an order is about, as the order page and the task page list it.
+pub(super) fn order_facts(x: &SppdTexts, o: &TravelOrder) -> Vec<Fact> {
     let dash = |s: &str| {
         if s.is_empty() {
             "-".to_string()
@@ -829,7 +824,7 @@ async fn detail_view(
             s.to_string()
         }
     };
-    let facts = vec![
+    vec![
         Fact {
             label: x.requester,
             value: o.requester_name.clone(),
@@ -907,13 +902,16 @@ async fn detail_view(
             .concat()
             .join(", "),
         },
-    ];
-    let estimate = v
-        .estimate
+    ]
+}
+
+/// The estimate, one group of lines per traveller.
+pub(super) fn estimate_groups(o: &TravelOrder, estimate: Option<&Estimate>) -> Vec<EstGroup> {
+    estimate
         .iter()
         .flat_map(|e| &e.per_person)
         .map(|p| EstGroup {
-            person: name_of(&p.employee_id),
+            person: traveller_name(o, &p.employee_id),
             rows: p
                 .lines
                 .iter()
@@ -925,7 +923,23 @@ async fn detail_view(
                 .collect(),
         })
         .filter(|g| !g.rows.is_empty())
-        .collect();
+        .collect()
+}
+
+async fn detail_view(
+    state: &AppState,
+    page: &Page,
+    oid: &str,
+    message: Option<String>,
+    errors: Vec<String>,
+) -> Result<DetailPage, ApiError> {
+    let x = texts(page.lang);
+    let tr = travel(state);
+    let o = tr.get(oid, &page.id.0).await?;
+    let v = order_view(state, &tr, &o, &page.id.0, page.lang).await?;
+    let name_of = |id: &str| traveller_name(&o, id);
+    let facts = order_facts(x, &o);
+    let estimate = estimate_groups(&o, v.estimate.as_ref());
     let file_link = |a: &FileView| LinkRow {
         label: a.name.clone(),
         href: a.url.clone(),
@@ -1013,6 +1027,12 @@ async fn detail_view(
         status_code: v.status.clone(),
         message,
         errors,
+        returned: v.returned.as_ref().map(|n| crate::subject::ReturnedView {
+            sx: crate::subject::texts(page.lang),
+            note: crate::subject::note_line(n, page.lang),
+            edit: v.may_edit.then(|| format!("/sppd/{}/ubah", o.id)),
+            hint: None,
+        }),
         return_note: o.return_note.clone(),
         signing: v.signing.clone(),
         stx: crate::signing::texts(page.lang),

@@ -29,6 +29,9 @@ pub struct Composer {
     regular: EmbeddedFont,
     bold: EmbeddedFont,
     pub slots: Vec<SignatureSlot>,
+    /// The same drawing as SVG elements, one string per page, when asked for
+    /// ([`Composer::with_svg`]): the preview people read before they sign.
+    svg: Option<Vec<String>>,
 }
 
 pub struct Finished {
@@ -38,6 +41,14 @@ pub struct Finished {
     pub slots: Vec<SignatureSlot>,
     pub width: f32,
     pub height: f32,
+    /// Each page's SVG elements (y down, in points), when recorded.
+    pub svg: Option<Vec<String>>,
+}
+
+impl Finished {
+    pub fn signature_slots_on(&self, page: usize) -> impl Iterator<Item = &SignatureSlot> {
+        self.slots.iter().filter(move |s| s.page == page)
+    }
 }
 
 /// A table cell ready to draw: its wrapped lines, alignment and face.
@@ -60,9 +71,21 @@ impl Composer {
             regular: EmbeddedFont::new(FontFace::Regular)?,
             bold: EmbeddedFont::new(FontFace::Bold)?,
             slots: Vec::new(),
+            svg: None,
         };
         c.new_page();
         Ok(c)
+    }
+
+    /// Also records every page as SVG elements (before anything is drawn).
+    pub fn with_svg(mut self) -> Composer {
+        self.svg = Some(vec![String::new(); self.pages.len()]);
+        self
+    }
+
+    /// The current page's SVG elements, when recording.
+    fn svg_page(&mut self) -> Option<&mut String> {
+        self.svg.as_mut().and_then(|pages| pages.last_mut())
     }
 
     pub fn left(&self) -> f32 {
@@ -89,6 +112,9 @@ impl Composer {
             .set_fill_rgb(0.0, 0.0, 0.0)
             .set_stroke_rgb(0.0, 0.0, 0.0);
         self.pages.push(content);
+        if let Some(svg) = self.svg.as_mut() {
+            svg.push(String::new());
+        }
         self.y = self.height - MARGIN_TOP;
     }
 
@@ -133,6 +159,13 @@ impl Composer {
             .next_line(x, baseline)
             .show(Str(&bytes))
             .end_text();
+        if self.svg.is_some() {
+            let width = self.measure(text, bold, size);
+            let y = self.height - baseline;
+            if let Some(svg) = self.svg_page() {
+                svg_text(svg, x, y, text, bold, size, width);
+            }
+        }
     }
 
     /// Draw `text` aligned within [x, x + width].
@@ -163,6 +196,17 @@ impl Composer {
             .move_to(x1, y1)
             .line_to(x2, y2)
             .stroke();
+        let h = self.height;
+        if let Some(svg) = self.svg_page() {
+            svg.push_str(&format!(
+                r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#000" stroke-width="{}"/>"##,
+                n(x1),
+                n(h - y1),
+                n(x2),
+                n(h - y2),
+                n(width)
+            ));
+        }
     }
 
     pub fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, fill: Option<f32>) {
@@ -178,6 +222,23 @@ impl Composer {
             None => {
                 page.rect(x, y, w, h).stroke();
             }
+        }
+        let top = self.height - y - h;
+        if let Some(svg) = self.svg_page() {
+            let fill = match fill {
+                Some(grey) => {
+                    let v = (grey.clamp(0.0, 1.0) * 255.0).round() as u8;
+                    format!("#{v:02x}{v:02x}{v:02x}")
+                }
+                None => "none".into(),
+            };
+            svg.push_str(&format!(
+                r##"<rect x="{}" y="{}" width="{}" height="{}" fill="{fill}" stroke="#000" stroke-width="0.5"/>"##,
+                n(x),
+                n(top),
+                n(w),
+                n(h)
+            ));
         }
     }
 
@@ -292,6 +353,10 @@ impl Composer {
                     .next_line(x, MARGIN_BOTTOM / 2.0)
                     .show(Str(&bytes))
                     .end_text();
+                let y = self.height - MARGIN_BOTTOM / 2.0;
+                if let Some(svg) = self.svg.as_mut().and_then(|p| p.get_mut(i)) {
+                    svg_text(svg, x, y, &label, false, 8.0, w);
+                }
             }
         }
         Finished {
@@ -305,6 +370,47 @@ impl Composer {
             slots: self.slots,
             width: self.width,
             height: self.height,
+            svg: self.svg,
         }
     }
+}
+
+/// A number for an SVG attribute: two decimals at most.
+fn n(v: f32) -> String {
+    let s = format!("{v:.2}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.is_empty() || s == "-" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// One run of text with its baseline at `y` (SVG coordinates). `textLength` holds it to
+/// the width measured with the embedded font, so the page keeps its layout even where the
+/// browser shows another serif face.
+#[allow(clippy::too_many_arguments)]
+fn svg_text(svg: &mut String, x: f32, y: f32, text: &str, bold: bool, size: f32, width: f32) {
+    if text.trim().is_empty() {
+        return;
+    }
+    let weight = if bold { r#" font-weight="bold""# } else { "" };
+    svg.push_str(&format!(
+        r#"<text x="{}" y="{}" font-size="{}"{weight} textLength="{}" lengthAdjust="spacingAndGlyphs">"#,
+        n(x),
+        n(y),
+        n(size),
+        n(width)
+    ));
+    for c in text.chars() {
+        match c {
+            '&' => svg.push_str("&amp;"),
+            '<' => svg.push_str("&lt;"),
+            '>' => svg.push_str("&gt;"),
+            '"' => svg.push_str("&quot;"),
+            c if c.is_control() => svg.push(' '),
+            c => svg.push(c),
+        }
+    }
+    svg.push_str("</text>");
 }

@@ -168,13 +168,7 @@ pub fn render_at<L: AsLayout + ?Sized>(
     org: &Letterhead,
     created: OffsetDateTime,
 ) -> Result<Rendered, RenderError> {
-    let layout = layout.layout()?;
-    let scope = Scope::new(data);
-    let title = scope.fill(&layout.title)?;
-    let size = layout.font_size.unwrap_or(11.0).clamp(6.0, 24.0);
-    let mut c = Composer::new(layout.orientation == Orientation::Landscape, size)?;
-    blocks(&mut c, &layout.blocks, &scope, org)?;
-    let finished = c.finish();
+    let (finished, title) = compose(layout, data, org, false)?;
     let pages = finished.pages.len();
     let signature_slots = finished.slots.clone();
     let pdf = pdfa::assemble(finished, &title, created)?;
@@ -183,6 +177,62 @@ pub fn render_at<L: AsLayout + ?Sized>(
         signature_slots,
         pages,
     })
+}
+
+/// The pages of a document as SVG images (one `<svg>` element per page), laid out exactly
+/// as [`render`] lays out the PDF: what an approver reads before signing, in any browser
+/// and without a PDF viewer. Text is drawn in the serif family of the embedded font
+/// (`paraf Serif`, falling back to Liberation Serif and Times); each run is held to the
+/// width measured with the embedded font. Each signature slot is outlined (dashed,
+/// `class="slot"`), empty, where the signature will go.
+pub fn render_svg<L: AsLayout + ?Sized>(
+    layout: &L,
+    data: &Value,
+    org: &Letterhead,
+) -> Result<Vec<String>, RenderError> {
+    let (finished, _) = compose(layout, data, org, true)?;
+    let (w, h) = (finished.width, finished.height);
+    let bodies = finished.svg.as_deref().unwrap_or_default();
+    Ok(bodies
+        .iter()
+        .enumerate()
+        .map(|(page, body)| {
+            let mut svg = format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" class="doc-page" viewBox="0 0 {w:.2} {h:.2}" xml:space="preserve" font-family="'paraf Serif', 'Liberation Serif', Tinos, 'Times New Roman', Times, serif"><rect width="{w:.2}" height="{h:.2}" fill="#fff"/>"##
+            );
+            svg.push_str(body);
+            for s in finished.signature_slots_on(page) {
+                let [x0, y0, x1, y1] = s.rect;
+                svg.push_str(&format!(
+                    r##"<rect class="slot" x="{x0:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="none" stroke="#8b1a1a" stroke-width="1" stroke-dasharray="4 3"/>"##,
+                    h - y1,
+                    x1 - x0,
+                    y1 - y0
+                ));
+            }
+            svg.push_str("</svg>");
+            svg
+        })
+        .collect())
+}
+
+/// Lays the layout out, recording SVG too when `svg`.
+fn compose<L: AsLayout + ?Sized>(
+    layout: &L,
+    data: &Value,
+    org: &Letterhead,
+    svg: bool,
+) -> Result<(compose::Finished, String), RenderError> {
+    let layout = layout.layout()?;
+    let scope = Scope::new(data);
+    let title = scope.fill(&layout.title)?;
+    let size = layout.font_size.unwrap_or(11.0).clamp(6.0, 24.0);
+    let mut c = Composer::new(layout.orientation == Orientation::Landscape, size)?;
+    if svg {
+        c = c.with_svg();
+    }
+    blocks(&mut c, &layout.blocks, &scope, org)?;
+    Ok((c.finish(), title))
 }
 
 fn blocks(
