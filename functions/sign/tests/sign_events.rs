@@ -365,6 +365,8 @@ async fn a_travel_order_is_finalised_on_aws_signed_with_kms_archived_in_s3_and_m
             "subject": order.subject(),
             "document": "Surat Tugas dan SPPD",
             "requesterName": order.requester_name,
+            "subjectPath": format!("/sppd/{}", order.id),
+            "editPath": format!("/sppd/{}/ubah", order.id),
         },
         "chain": order.chain,
         "requester": order.requester_id,
