@@ -295,7 +295,8 @@ mod tests {
         assert_eq!(keys.verified_tokens().len(), 1);
         // Remembered as verified, yet refused once expired or for another audience.
         assert!(matches!(
-            keys.clone().verify(&t, "iss", "aud", 1000 + TOKEN_SECONDS + 31),
+            keys.clone()
+                .verify(&t, "iss", "aud", 1000 + TOKEN_SECONDS + 31),
             Err(JwtError::Expired)
         ));
         assert!(matches!(

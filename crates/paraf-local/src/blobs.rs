@@ -243,7 +243,10 @@ impl Inner {
         collect_legacy_keys(&self.root, &self.root, &mut keys)?;
         for key in &keys {
             let (dir, last) = legacy_parts(key);
-            let meta = self.root.join(dir).join(format!("{last}{LEGACY_META_SUFFIX}"));
+            let meta = self
+                .root
+                .join(dir)
+                .join(format!("{last}{LEGACY_META_SUFFIX}"));
             let Some(info) = read_legacy_meta(&meta)? else {
                 continue;
             };
@@ -294,10 +297,7 @@ impl Inner {
                     Some(n) => n,
                     None => named.insert(pack_files(conn)?),
                 };
-                let rel = format!(
-                    "{PACKS}/{}/{name}",
-                    month.file_name().to_string_lossy()
-                );
+                let rel = format!("{PACKS}/{}/{name}", month.file_name().to_string_lossy());
                 if !named.contains(&rel) {
                     tracing::warn!(pack = %rel, "removing a pack no object names (left by an interrupted write)");
                     let _ = fs::remove_file(file.path());
@@ -531,8 +531,8 @@ impl Inner {
             let (loc, file) = {
                 let guard = self.index()?;
                 let conn = guard.as_ref().expect("the index is open");
-                let loc = Self::locate(conn, key)?
-                    .ok_or_else(|| BlobsError::NotFound(key.to_owned()))?;
+                let loc =
+                    Self::locate(conn, key)?.ok_or_else(|| BlobsError::NotFound(key.to_owned()))?;
                 // Opened while the index is held: this process removes no pack meanwhile,
                 // and once open the bytes stay readable whatever happens to the name.
                 let file = fs::File::open(self.root.join(&loc.file));
@@ -874,14 +874,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let blobs = store(dir.path());
         let batch: Vec<PutBlob> = (0..50)
-            .map(|i| blob(&format!("archive/{:02x}/{i}.pdf", i % 9), format!("pdf number {i}").as_bytes()))
+            .map(|i| {
+                blob(
+                    &format!("archive/{:02x}/{i}.pdf", i % 9),
+                    format!("pdf number {i}").as_bytes(),
+                )
+            })
             .collect();
         for r in blobs.put_many(batch).await {
             r.unwrap();
         }
         assert_eq!(packs(dir.path()).len(), 1);
         for i in [0, 17, 49] {
-            let (info, bytes) = blobs.get(&format!("archive/{:02x}/{i}.pdf", i % 9)).await.unwrap();
+            let (info, bytes) = blobs
+                .get(&format!("archive/{:02x}/{i}.pdf", i % 9))
+                .await
+                .unwrap();
             assert_eq!(bytes, format!("pdf number {i}").as_bytes());
             assert_eq!(info.size, bytes.len() as u64);
         }
@@ -899,7 +907,9 @@ mod tests {
     async fn a_pack_goes_when_no_object_names_it_any_more() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = store(dir.path());
-        blobs.put_many(vec![blob("a", b"one"), blob("b", b"two")]).await;
+        blobs
+            .put_many(vec![blob("a", b"one"), blob("b", b"two")])
+            .await;
         let first = packs(dir.path());
         blobs.put(blob("a", b"three")).await.unwrap();
         // `b` still lives in the first pack.
@@ -932,7 +942,10 @@ mod tests {
     async fn damaged_bytes_are_reported_and_never_served() {
         let dir = tempfile::tempdir().unwrap();
         let blobs = store(dir.path());
-        blobs.put(blob("k.pdf", b"%PDF-1.7 original")).await.unwrap();
+        blobs
+            .put(blob("k.pdf", b"%PDF-1.7 original"))
+            .await
+            .unwrap();
         let pack = dir.path().join(PACKS).join(&packs(dir.path())[0]);
         let mut bytes = fs::read(&pack).unwrap();
         bytes[3] ^= 0x20;
@@ -990,9 +1003,14 @@ mod tests {
         // A second store (another process) does not index them twice, and a replaced or
         // deleted object takes its old files with it.
         let again = store(dir.path());
-        again.put(blob("archive/cd/cd34.pdf", b"new")).await.unwrap();
+        again
+            .put(blob("archive/cd/cd34.pdf", b"new"))
+            .await
+            .unwrap();
         again.delete("top").await.unwrap();
-        let cd: Vec<_> = fs::read_dir(dir.path().join("archive/cd")).unwrap().collect();
+        let cd: Vec<_> = fs::read_dir(dir.path().join("archive/cd"))
+            .unwrap()
+            .collect();
         assert!(cd.is_empty(), "{cd:?}");
         assert!(!dir.path().join("top~meta.json").exists());
         assert_eq!(blobs.get("archive/cd/cd34.pdf").await.unwrap().1, b"new");
